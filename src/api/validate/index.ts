@@ -1,53 +1,119 @@
 /**
- * Validation of user-supplied objects: every kind's schema, defaults, and readable issues.
- * (Signatures first; the full schemas land in the files next to this one.)
+ * Validation of objects as users (and components) send them: the envelope (apiVersion, kind,
+ * metadata), then the kind's spec schema with its defaults. Every issue of every field is
+ * collected into one ValidationError, each with file, document, line and field path.
+ *
+ *   raw ──> envelope ──> kind known? ──> metadata schema ──> spec schema ──> ApiObject
+ *              │             │ no: "one of Node, Service, ..."        │
+ *              └─────────────┴──────── issues ────────────────────────┴──> ValidationError
  */
-import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, isKind, type ApiObject, type Kind } from '../object.js';
-import { ValidationError } from '../errors.js';
+import { z } from 'zod';
+import { KINDS, isKind, type ApiObject, type Kind } from '../object.js';
+import { ValidationError, type ValidationIssue } from '../errors.js';
+import { configSpecSchema, secretSpecSchema } from './data.js';
+import { eventSpecSchema } from './event.js';
+import { distance, expectedErrorMap, located, renderValue, toIssues, type Where } from './issues.js';
+import { completeMetadata, metadataSchema } from './metadata.js';
+import { nodeSpecSchema } from './node.js';
+import { serviceSpecSchema } from './service.js';
+import { statusSchemaOf } from './status.js';
+import { taskSpecSchema } from './task.js';
 
-/** Where the input came from, so issues can say file, document and line. */
-export interface Where {
-  file?: string;
-  document?: number;
-  /** Line of the field at `path` in the source, when known. */
-  lineOf?: (path: (string | number)[]) => number | undefined;
+export type { Where } from './issues.js';
+export { specEqual } from './equal.js';
+export { isImageReference, serviceSpecSchema } from './service.js';
+export { nodeSpecSchema, nodeStatusSchema } from './node.js';
+export { taskSpecSchema, taskStatusSchema } from './task.js';
+export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
+
+/** The API version every object may state; absent means the same. */
+export const API_VERSION = 'flotilla/v1';
+
+/** Kinds whose spec is not modelled yet: any mapping is accepted (metadata is still checked). */
+const OPEN_SPEC = z.record(z.unknown());
+
+/** The spec schema of each kind (input as users write it, output with defaults applied). */
+export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
+  Service: serviceSpecSchema,
+  Node: nodeSpecSchema,
+  Task: taskSpecSchema,
+  Secret: secretSpecSchema,
+  Config: configSpecSchema,
+  Event: eventSpecSchema,
+  Volume: OPEN_SPEC,
+  NetworkPolicy: OPEN_SPEC,
+  Role: OPEN_SPEC,
+  Grant: OPEN_SPEC,
+  Ingress: OPEN_SPEC,
+  JoinToken: OPEN_SPEC,
+};
+
+const envelope = z.object({
+  apiVersion: z.literal(API_VERSION).optional(),
+  kind: z.unknown(),
+  metadata: z.unknown(),
+  spec: z.unknown(),
+  status: z.unknown(),
+}).strict();
+
+/** Runs a schema over `raw`, collecting issues under `prefix`; returns the output or undefined. */
+function run<T extends z.ZodTypeAny>(schema: T, raw: unknown, where: Where, prefix: (string | number)[], issues: ValidationIssue[]): z.output<T> | undefined {
+  const r = schema.safeParse(raw, { errorMap: expectedErrorMap });
+  if (r.success) return r.data as z.output<T>;
+  issues.push(...toIssues(r.error, raw, schema, where, prefix));
+  return undefined;
+}
+
+function kindIssue(kind: unknown, where: Where): ValidationIssue {
+  const near = typeof kind === 'string' ? KINDS.find((k) => distance(k, kind.replace(/s$/, '')) <= 2) : undefined;
+  const hint = near !== undefined ? ` (did you mean ${near}?)` : '';
+  return located(where, ['kind'], `one of ${KINDS.join(', ')}${hint}`, kind === undefined ? 'nothing (kind is required)' : renderValue(kind));
+}
+
+/** Orders issues as they appear in the file (stable; issues without a line keep their place at the end). */
+function byLine(issues: ValidationIssue[]): ValidationIssue[] {
+  return issues.map((i, n) => ({ i, n })).sort((a, b) => (a.i.line ?? Infinity) - (b.i.line ?? Infinity) || a.n - b.n).map((x) => x.i);
 }
 
 /**
- * Validates an object of any kind as a user sent it, applies defaults and returns it typed.
- * Throws ValidationError listing every issue found.
+ * Validates an object of any kind as a user sent it, applies defaults and returns it typed:
+ * metadata complete (namespace defaulted, server-owned fields zero unless given), `status`
+ * dropped. Throws ValidationError listing every issue found.
  */
 export function validateObject(raw: unknown, where: Where = {}): ApiObject {
-  const o = raw as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string> }; spec?: unknown };
-  if (typeof o !== 'object' || o === null || typeof o.kind !== 'string' || !isKind(o.kind)) {
-    throw new ValidationError([{ file: where.file, document: where.document, path: 'kind', expected: 'a known kind' }]);
+  const issues: ValidationIssue[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ValidationError([located(where, [], 'an object: a mapping with kind, metadata and spec', renderValue(raw))]);
   }
-  const kind: Kind = o.kind;
-  const name = o.metadata?.name;
-  if (typeof name !== 'string') throw new ValidationError([{ file: where.file, document: where.document, path: 'metadata.name', expected: 'a DNS label' }]);
-  const ns = typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : DEFAULT_NAMESPACE;
-  return {
-    kind,
-    metadata: { name, namespace: CLUSTER_SCOPED.has(kind) ? '' : ns, uid: '', labels: o.metadata?.labels ?? {}, revision: 0, generation: 0, creationTimestamp: '' },
-    spec: o.spec ?? {},
-  };
+  run(envelope, raw, where, [], issues);
+  const o = raw as Record<string, unknown>;
+  const kind = typeof o.kind === 'string' && isKind(o.kind) ? o.kind : undefined;
+  if (kind === undefined) issues.push(kindIssue(o.kind, where));
+  const meta = run(metadataSchema(kind), o.metadata, where, ['metadata'], issues);
+  let spec: unknown;
+  if (kind !== undefined) spec = run(SPEC_SCHEMAS[kind], o.spec ?? {}, where, ['spec'], issues);
+  if (issues.length > 0 || kind === undefined || meta === undefined) throw new ValidationError(byLine(issues));
+  return { kind, metadata: completeMetadata(kind, meta), spec };
 }
 
-/** Validates a status write from an agent or controller (Task, Node, Service status shapes). */
+/**
+ * Validates and defaults only the spec of `kind` (for server-side patches such as `scale`).
+ * Throws ValidationError with paths under `spec.`.
+ */
+export function validateSpec(kind: Kind, raw: unknown, where: Where = {}): unknown {
+  const issues: ValidationIssue[] = [];
+  const spec: unknown = run(SPEC_SCHEMAS[kind], raw ?? {}, where, ['spec'], issues);
+  if (issues.length > 0) throw new ValidationError(issues);
+  return spec;
+}
+
+/**
+ * Validates a status write from an agent or controller: Task and Node status as kinds.ts
+ * shapes them (plus Service status); other kinds take any mapping. Returns it with defaults.
+ */
 export function validateStatus(kind: Kind, raw: unknown): unknown {
-  void kind;
-  return raw;
-}
-
-/** Deep equality that ignores key order (and keys whose value is undefined): `apply`'s "unchanged". */
-export function specEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => specEqual(x, b[i]));
-  const ra = a as Record<string, unknown>;
-  const rb = b as Record<string, unknown>;
-  const ka = Object.keys(ra).filter((k) => ra[k] !== undefined);
-  const kb = Object.keys(rb).filter((k) => rb[k] !== undefined);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(rb, k) && specEqual(ra[k], rb[k]));
+  const issues: ValidationIssue[] = [];
+  const status: unknown = run(statusSchemaOf(kind), raw, {}, ['status'], issues);
+  if (issues.length > 0) throw new ValidationError(issues);
+  return status;
 }

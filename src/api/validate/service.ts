@@ -1,0 +1,166 @@
+/**
+ * The Service spec: the schema users write most, with Compose/Swarm-like defaults
+ * (see src/api/README.md for the defaults table). Output conforms to ServiceSpec in kinds.ts.
+ */
+import { z } from 'zod';
+import type { ServiceSpec } from '../kinds.js';
+import { parseConstraint } from '../constraint.js';
+import { compareQuantities } from '../quantity.js';
+import { DNS_LABEL_RULE, dnsLabel, int, isDnsLabel, nonEmpty, port, quantity, stringList, stringMap } from './common.js';
+
+// [host[:port]/]path[:tag][@sha256:hex], as the distribution reference grammar has it.
+// Separators are non-empty so the pattern cannot backtrack exponentially.
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?';
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const IMAGE_RE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`);
+const IMAGE_RULE = 'an image reference like busybox:1, 127.0.0.1:5000/demo/web:1 or repo@sha256:<64 hex> ([host[:port]/]path[:tag][@sha256:digest], path in lowercase)';
+
+/** True for image references of the shape `[host[:port]/]path[:tag][@sha256:hex]`. */
+export function isImageReference(s: string): boolean {
+  return s.length > 0 && s.length <= 512 && IMAGE_RE.test(s);
+}
+
+const resourceList = z.object({
+  cpu: quantity().optional(),
+  memory: quantity().optional(),
+  pids: int(1).optional(),
+}).strict();
+
+const resources = z.object({
+  requests: resourceList.default({}),
+  limits: resourceList.default({}),
+}).strict().superRefine((r, ctx) => {
+  for (const res of ['cpu', 'memory'] as const) {
+    const req = r.requests[res];
+    const lim = r.limits[res];
+    if (req !== undefined && lim !== undefined && compareQuantities(lim, req) < 0) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['limits', res], message: `a limit >= its request (requests.${res} is ${req})` });
+    }
+  }
+  const rp = r.requests.pids;
+  const lp = r.limits.pids;
+  if (rp !== undefined && lp !== undefined && lp < rp) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['limits', 'pids'], message: `a limit >= its request (requests.pids is ${rp})` });
+  }
+});
+
+const servicePort = z.object({
+  name: dnsLabel().optional(),
+  port: port(),
+  targetPort: port().optional(),
+  protocol: z.enum(['tcp', 'udp']).default('tcp'),
+  publish: port().optional(),
+}).strict().transform((p) => ({ ...p, targetPort: p.targetPort ?? p.port }));
+
+const constraintText = z.string().superRefine((s, ctx) => {
+  try {
+    parseConstraint(s);
+  } catch (e) {
+    const why = e instanceof Error ? e.message.replace(/ \(expected .*\)$/, '') : String(e);
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a constraint like "node.labels.ssd == true", "node.role != manager" or "node.name in (n1, n2)"; ${why}` });
+  }
+});
+
+const SPREAD_RE = /^node\.labels\.[A-Za-z0-9]([A-Za-z0-9_./-]*[A-Za-z0-9])?$/;
+
+const toleration = z.object({
+  key: z.string(),
+  operator: z.enum(['Equal', 'Exists']).default('Equal'),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'NoExecute', 'PreferNoSchedule']).optional(),
+}).strict().superRefine((t, ctx) => {
+  if (t.operator === 'Exists' && t.value !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['value'], message: 'no value with operator Exists' });
+  if (t.operator === 'Equal' && t.key === '') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['key'], message: 'a taint key (an empty key needs operator Exists)' });
+});
+
+const placement = z.object({
+  constraints: z.array(constraintText).default([]),
+  spread: z.array(z.string().regex(SPREAD_RE, { message: 'a label path like node.labels.datacenter' })).default([]),
+  tolerations: z.array(toleration).default([]),
+  strategy: z.enum(['spread', 'binpack']).optional(),
+}).strict();
+
+const probeTiming = {
+  initialDelaySeconds: int(0).default(0),
+  periodSeconds: int(1).default(10),
+  timeoutSeconds: int(1).default(1),
+  failureThreshold: int(1).default(3),
+  successThreshold: int(1).default(1),
+};
+
+const probe = z.object({
+  http: z.object({ path: z.string().startsWith('/', { message: 'an absolute URL path starting with /' }).default('/'), port: port() }).strict().optional(),
+  tcp: z.object({ port: port() }).strict().optional(),
+  exec: z.object({ command: z.array(z.string()).min(1, { message: 'a non-empty command list' }) }).strict().optional(),
+  ...probeTiming,
+}).strict().superRefine((p, ctx) => {
+  const kinds = (['http', 'tcp', 'exec'] as const).filter((k) => p[k] !== undefined);
+  if (kinds.length !== 1) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `exactly one of http, tcp or exec${kinds.length > 1 ? ` (not ${kinds.join(' and ')})` : ''}` });
+  }
+});
+
+const update = z.object({
+  strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
+  parallelism: int(1).default(1),
+  delaySeconds: int(0).default(0),
+  failureAction: z.enum(['pause', 'continue', 'rollback']).default('pause'),
+  order: z.enum(['stop-first', 'start-first']).default('stop-first'),
+}).strict();
+
+const restart = z.object({
+  condition: z.enum(['any', 'on-failure', 'none']).default('any'),
+  delaySeconds: int(0).default(1),
+  maxDelaySeconds: int(0).default(60),
+}).strict().superRefine((r, ctx) => {
+  if (r.maxDelaySeconds < r.delaySeconds) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxDelaySeconds'], message: `an integer >= delaySeconds (${r.delaySeconds})` });
+});
+
+const mount = z.object({
+  source: z.string().default(''),
+  target: z.string().startsWith('/', { message: 'an absolute path inside the container (starting with /)' }),
+  type: z.enum(['volume', 'config', 'secret', 'tmpfs']).default('volume'),
+  readOnly: z.boolean().default(false),
+}).strict().superRefine((m, ctx) => {
+  if (m.type !== 'tmpfs' && !isDnsLabel(m.source)) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: `the name of a ${m.type}: ${DNS_LABEL_RULE}` });
+  }
+});
+
+/** The Service spec schema: input as users write it, output a complete ServiceSpec. */
+export const serviceSpecSchema = z.object({
+  mode: z.enum(['replicated', 'global']).default('replicated'),
+  replicas: int(0).default(1),
+  image: nonEmpty(IMAGE_RULE).refine(isImageReference, { message: IMAGE_RULE }),
+  command: stringList().optional(),
+  args: stringList().optional(),
+  env: stringMap(z.string().regex(/^[^=\0]+$/, { message: 'an environment variable name (no "=")' })).default({}),
+  workingDir: z.string().startsWith('/', { message: 'an absolute path (starting with /)' }).optional(),
+  user: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string()).optional(),
+  ports: z.array(servicePort).default([]),
+  resources: resources.default({}),
+  placement: placement.default({}),
+  probes: z.object({ readiness: probe.optional(), liveness: probe.optional(), startup: probe.optional() }).strict().default({}),
+  update: update.default({}),
+  restart: restart.default({}),
+  mounts: z.array(mount).default([]),
+  stopGracePeriodSeconds: int(0).default(10),
+}).strict().superRefine((s, ctx) => {
+  const seen = new Map<string, number>();
+  s.ports.forEach((p, i) => {
+    const key = `${p.port}/${p.protocol}`;
+    const first = seen.get(key);
+    if (first !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ports', i, 'port'], message: `a port not already used by ports[${first}] (${key})` });
+    else seen.set(key, i);
+  });
+  const targets = new Set<string>();
+  s.mounts.forEach((m, i) => {
+    if (targets.has(m.target)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mounts', i, 'target'], message: 'a target not already mounted by an earlier mount' });
+    targets.add(m.target);
+  });
+});
+
+// Compile-time check: what the schema produces is exactly a ServiceSpec.
+type Out = z.output<typeof serviceSpecSchema>;
+const conforms: (o: Out) => ServiceSpec = (o) => o;
+void conforms;
