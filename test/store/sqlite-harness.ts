@@ -1,0 +1,79 @@
+/**
+ * The conformance harness for the SQLite store: a temp dir per test, reopen = close and open the
+ * same file, and a crash writer that runs test/store/fixtures/crash-writer.ts in a child process
+ * and SIGKILLs it mid-stream.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openSqliteStore, type SqliteStore, type SyncMode } from '../../src/store/sqlite/index.js';
+import type { CrashAck, CrashWriterOptions, StoreHarness } from './conformance.js';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const writerScript = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
+
+/** Harness over temp dirs; `sync` chooses the synchronous pragma under test. */
+export function sqliteHarness(sync: SyncMode = 'full'): StoreHarness & { current(): SqliteStore | undefined } {
+  let dir: string | undefined;
+  let store: SqliteStore | undefined;
+  const dbPath = (): string => join(dir ?? '', 'store.db');
+  return {
+    current: () => store,
+    open() {
+      dir = mkdtempSync(join(tmpdir(), 'flotilla-sqlite-'));
+      store = openSqliteStore({ path: dbPath(), synchronous: sync });
+      return Promise.resolve(store);
+    },
+    async reopen() {
+      await store?.close();
+      store = openSqliteStore({ path: dbPath(), synchronous: sync });
+      return store;
+    },
+    async cleanup() {
+      await store?.close();
+      store = undefined;
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
+    async compact(revision) {
+      await store?.compact(revision);
+    },
+    async crashWriter(opts) {
+      await store?.close();
+      return runCrashWriter(dbPath(), opts, sync);
+    },
+  };
+}
+
+/** Spawns the writer, collects acks, SIGKILLs it after `killAfterAcks`, waits for it to die. */
+export function runCrashWriter(path: string, opts: CrashWriterOptions, sync: SyncMode): Promise<CrashAck[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', writerScript, path, opts.namespace, String(opts.count), sync], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const acks: CrashAck[] = [];
+  let buf = '';
+  let stderr = '';
+  let killedAt = -1;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop() ?? '';
+      for (const line of lines) {
+        const [tag, name, rev] = line.split(' ');
+        if (tag === 'ack' && name !== undefined && rev !== undefined) acks.push({ name, revision: Number(rev) });
+      }
+      if (acks.length >= opts.killAfterAcks && killedAt < 0) {
+        killedAt = acks.length;
+        child.kill('SIGKILL');
+      }
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (signal !== 'SIGKILL') reject(new Error(`crash writer ended by itself (code ${code}, signal ${signal}): ${stderr}`));
+      else resolve(acks);
+    });
+  });
+}
