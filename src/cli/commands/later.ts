@@ -1,0 +1,63 @@
+/**
+ * Commands of the CONTRACT whose work is not written yet, registered with their arguments so
+ * that help and usage errors are right already. Each one fails with "not implemented yet"
+ * (exit 2) from this one place until its issue fills it in.
+ */
+import { Argument, type Command } from 'commander';
+import { collect, nonNegativeInt } from '../args.js';
+import type { CliContext } from '../context.js';
+import { NotImplementedError } from '../errors.js';
+
+function notYet(what: string): () => Promise<void> {
+  return () => Promise.reject(new NotImplementedError(what));
+}
+
+/** Registers rollout, logs, exec, node and secret. */
+export function registerLaterCommands(program: Command, _ctx: CliContext): void {
+  program
+    .command('rollout')
+    .description('watch or steer a service rollout')
+    .addArgument(new Argument('<action>', 'what to do').choices(['status', 'undo', 'pause', 'resume', 'promote']))
+    .argument('<kind>', 'service')
+    .argument('<name>', 'service name')
+    .option('-n, --namespace <ns>', 'namespace (default: default)')
+    .action(notYet('flotilla rollout'));
+
+  program
+    .command('logs')
+    .description('print the output of a task, or of every task of service/NAME')
+    .argument('<target>', 'TASK or service/NAME')
+    .option('-n, --namespace <ns>', 'namespace (default: default)')
+    .option('-f, --follow', 'keep printing new output')
+    .option('--tail <n>', 'only the last N lines', nonNegativeInt)
+    .action(notYet('flotilla logs'));
+
+  program
+    .command('exec')
+    .description('run a command inside a running task')
+    .argument('<task>', 'task name')
+    .argument('<command...>', 'command and arguments (after --)')
+    .option('-n, --namespace <ns>', 'namespace (default: default)')
+    .action(notYet('flotilla exec'));
+
+  const node = program.command('node').description('manage nodes');
+  for (const action of ['drain', 'cordon', 'uncordon']) {
+    node.command(action).description(`${action} a node`).argument('<name>', 'node name').action(notYet(`flotilla node ${action}`));
+  }
+  node
+    .command('label')
+    .description('set node labels (K=V) or remove them (K-)')
+    .argument('<name>', 'node name')
+    .argument('<labels...>', 'K=V or K-')
+    .action(notYet('flotilla node label'));
+
+  const secret = program.command('secret').description('manage secrets');
+  secret
+    .command('create')
+    .description('create a secret from a file or a literal value')
+    .argument('<name>', 'secret name')
+    .option('--from-file <file>', 'read the value from a file (repeatable)', collect, [])
+    .option('--from-literal <value>', 'the value itself (repeatable)', collect, [])
+    .option('-n, --namespace <ns>', 'namespace (default: default)')
+    .action(notYet('flotilla secret create'));
+}

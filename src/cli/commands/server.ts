@@ -1,0 +1,62 @@
+/**
+ * `flotilla server`: runs the manager in the foreground until SIGINT or SIGTERM, then stops it
+ * cleanly (API closed, store closed) and exits 0. Prints one line containing `ready` once the
+ * API answers (CONTRACT "Processes").
+ */
+import { Option, type Command } from 'commander';
+import { join } from 'node:path';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+
+/** Where `server` and `up` keep their state unless told otherwise. */
+export const DEFAULT_DATA_DIR = '/var/lib/flotilla';
+/** Where the API listens unless told otherwise. */
+export const DEFAULT_LISTEN = '127.0.0.1:6443';
+
+interface ServerOptions {
+  dataDir: string;
+  listen: string;
+  store: 'sqlite' | 'etcd';
+  etcdEndpoints?: string;
+}
+
+/** Registers `server`. */
+export function registerServer(program: Command, ctx: CliContext): void {
+  program
+    .command('server')
+    .description('run the manager: API, store, scheduler and controllers (foreground)')
+    .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
+    .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
+    .addOption(new Option('--store <store>', 'state store').choices(['sqlite', 'etcd']).default('sqlite'))
+    .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
+    .action(async (opts: ServerOptions) => {
+      const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      if (opts.store === 'etcd' && (endpoints === undefined || endpoints.length === 0)) {
+        throw new UsageError('--store etcd needs --etcd-endpoints URL[,URL...]');
+      }
+      if (opts.store !== 'etcd' && endpoints !== undefined) throw new UsageError('--etcd-endpoints needs --store etcd');
+      // Loaded on demand: client commands must not pay for loading the server and its stores.
+      const { runServer } = await import('../../server/run.js');
+      const server = await runServer({
+        dataDir: opts.dataDir,
+        listen: opts.listen,
+        store: opts.store,
+        ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
+      });
+      ctx.io.out(`flotilla server ready at ${server.url} (admin config: ${join(opts.dataDir, 'admin.json')})\n`);
+      const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+      ctx.io.err(`${signal}: stopping\n`);
+      await server.stop();
+    });
+}
+
+/** Resolves with the first of the signals received; removes its handlers afterwards. */
+export function untilSignal(signals: NodeJS.Signals[]): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (s: NodeJS.Signals): void => {
+      for (const sig of signals) process.off(sig, handler);
+      resolve(s);
+    };
+    for (const sig of signals) process.on(sig, handler);
+  });
+}

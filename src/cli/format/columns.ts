@@ -1,0 +1,140 @@
+/**
+ * The columns `flotilla get` shows per kind (table and wide). Objects come from the server and
+ * may lack fields (status not written yet), so every accessor tolerates absence. Secret values
+ * never appear: only how many keys a secret holds.
+ */
+import type { ApiObject, Kind } from '../../api/object.js';
+import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus } from '../../api/kinds.js';
+import { formatAge, formatLabels, orDash } from './table.js';
+
+/** One column: its header and how to render a cell. */
+export interface Column {
+  header: string;
+  cell(o: ApiObject, now: Date): string;
+}
+
+type Loose<T> = { [K in keyof T]?: T[K] };
+
+function specOf<S>(o: ApiObject): Loose<S> {
+  return (o.spec ?? {}) as Loose<S>;
+}
+function statusOf<S>(o: ApiObject): Loose<S> {
+  return (o.status ?? {}) as Loose<S>;
+}
+
+const name: Column = { header: 'NAME', cell: (o) => o.metadata.name };
+const age: Column = { header: 'AGE', cell: (o, now) => formatAge(o.metadata.creationTimestamp, now) };
+
+/** `80->8080/tcp`, with `:30080` when published on every node. */
+export function formatPorts(ports: Loose<ServicePort>[] | undefined): string {
+  if (ports === undefined || ports.length === 0) return '-';
+  return ports
+    .map((p) => {
+      const target = p.targetPort ?? p.port;
+      const publish = p.publish !== undefined ? `:${p.publish}` : '';
+      return `${p.port}${publish}->${target}/${p.protocol ?? 'tcp'}`;
+    })
+    .join(',');
+}
+
+/** `ready/desired`: desired is spec.replicas, or for global services the tasks meant to run. */
+export function formatReplicas(o: ApiObject): string {
+  const spec = specOf<ServiceSpec>(o);
+  const st = statusOf<ServiceStatus>(o);
+  const desired = spec.mode === 'global' ? st.replicas ?? 0 : spec.replicas ?? 0;
+  return `${st.readyReplicas ?? 0}/${desired}`;
+}
+
+const serviceColumns: Column[] = [
+  name,
+  { header: 'MODE', cell: (o) => orDash(specOf<ServiceSpec>(o).mode) },
+  { header: 'REPLICAS', cell: formatReplicas },
+  { header: 'IMAGE', cell: (o) => orDash(specOf<ServiceSpec>(o).image) },
+  { header: 'PORTS', cell: (o) => formatPorts(specOf<ServiceSpec>(o).ports) },
+  age,
+];
+
+const taskColumns: Column[] = [
+  name,
+  { header: 'SERVICE', cell: (o) => orDash(specOf<TaskSpec>(o).service) },
+  { header: 'NODE', cell: (o) => orDash(specOf<TaskSpec>(o).node) },
+  { header: 'STATE', cell: (o) => orDash(statusOf<TaskStatus>(o).state) },
+  { header: 'DESIRED', cell: (o) => orDash(statusOf<TaskStatus>(o).desiredState ?? specOf<TaskSpec>(o).desiredState) },
+  { header: 'READY', cell: (o) => (statusOf<TaskStatus>(o).ready === true ? 'yes' : 'no') },
+  age,
+];
+
+const taskWide: Column[] = [
+  { header: 'IP', cell: (o) => orDash(statusOf<TaskStatus>(o).ip) },
+  { header: 'PID', cell: (o) => orDash(statusOf<TaskStatus>(o).pid) },
+  { header: 'MESSAGE', cell: (o) => orDash(statusOf<TaskStatus>(o).message) },
+];
+
+const nodeColumns: Column[] = [
+  name,
+  { header: 'STATE', cell: (o) => orDash(statusOf<NodeStatus>(o).state) },
+  { header: 'AVAILABILITY', cell: (o) => orDash(specOf<NodeSpec>(o).availability) },
+  { header: 'ROLE', cell: (o) => orDash(specOf<NodeSpec>(o).role) },
+  { header: 'CPU', cell: (o) => orDash(statusOf<NodeStatus>(o).allocatable?.cpu) },
+  { header: 'MEMORY', cell: (o) => orDash(statusOf<NodeStatus>(o).allocatable?.memory) },
+  { header: 'LABELS', cell: (o) => formatLabels(o.metadata.labels) },
+  age,
+];
+
+const nodeWide: Column[] = [{ header: 'ADDRESS', cell: (o) => orDash(statusOf<NodeStatus>(o).address) }];
+
+/** `task/web-1-abc` from `Task/default/web-1-abc`. */
+export function formatInvolved(involved: string | undefined): string {
+  if (involved === undefined || involved === '') return '-';
+  const parts = involved.split('/');
+  const kind = (parts[0] ?? '').toLowerCase();
+  return `${kind}/${parts[parts.length - 1] ?? ''}`;
+}
+
+const eventColumns: Column[] = [
+  { header: 'LAST', cell: (o, now) => formatAge(specOf<EventSpec>(o).lastTimestamp ?? o.metadata.creationTimestamp, now) },
+  { header: 'TYPE', cell: (o) => orDash(specOf<EventSpec>(o).type) },
+  { header: 'REASON', cell: (o) => orDash(specOf<EventSpec>(o).reason) },
+  { header: 'OBJECT', cell: (o) => formatInvolved(specOf<EventSpec>(o).involved) },
+  { header: 'MESSAGE', cell: (o) => eventMessage(o) },
+];
+
+function eventMessage(o: ApiObject): string {
+  const s = specOf<EventSpec>(o);
+  const count = s.count !== undefined && s.count > 1 ? ` (x${s.count})` : '';
+  return `${orDash(s.message)}${count}`;
+}
+
+/** Keys only: a secret's or config's values never go to a table. */
+const dataColumns: Column[] = [
+  name,
+  { header: 'DATA', cell: (o) => String(Object.keys(specOf<{ data: Record<string, string> }>(o).data ?? {}).length) },
+  age,
+];
+
+const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
+  Service: { table: serviceColumns, wide: [] },
+  Task: { table: taskColumns, wide: taskWide },
+  Node: { table: nodeColumns, wide: nodeWide },
+  Event: { table: eventColumns, wide: [{ header: 'SOURCE', cell: (o) => orDash(specOf<EventSpec>(o).source) }] },
+  Secret: { table: dataColumns, wide: [] },
+  Config: { table: dataColumns, wide: [] },
+};
+
+/** Columns for a kind; `wide` adds the extra ones; `allNamespaces` puts NAMESPACE first. */
+export function columnsFor(kind: Kind, opts: { wide: boolean; allNamespaces: boolean }): Column[] {
+  const set = byKind[kind] ?? { table: [name, age], wide: [{ header: 'LABELS', cell: (o) => formatLabels(o.metadata.labels) }] };
+  const cols = opts.wide ? [...set.table, ...set.wide] : [...set.table];
+  if (opts.allNamespaces) cols.unshift({ header: 'NAMESPACE', cell: (o) => orDash(o.metadata.namespace) });
+  return cols;
+}
+
+/** Sort order of a listing: events by time, everything else by namespace then name. */
+export function sortForTable(kind: Kind, items: ApiObject[]): ApiObject[] {
+  const copy = [...items];
+  if (kind === 'Event') {
+    const at = (o: ApiObject): string => specOf<EventSpec>(o).lastTimestamp ?? o.metadata.creationTimestamp ?? '';
+    return copy.sort((a, b) => at(a).localeCompare(at(b)));
+  }
+  return copy.sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
+}
