@@ -1,0 +1,185 @@
+/**
+ * The service controller's decision (STYLE.md 5): from a service, its tasks and the nodes,
+ * the writes that bring the tasks toward the service. Pure and synchronous; time and
+ * randomness come in through the input. The loop around it is controller.ts.
+ *
+ * A "unit" is where one task should run: a slot 1..replicas (replicated) or a node (global).
+ * Per unit: no task -> create; an ended task -> restart policy with backoff; a task of an
+ * older service generation -> replace (update.parallelism at a time); a unit the service no
+ * longer wants -> desired shutdown. Replaced tasks stay as history with desired shutdown.
+ */
+import { matchConstraint, parseConstraint, type Constraint } from '../../api/constraint.js';
+import type { NodeObject, Service, ServiceStatus, Task } from '../../api/kinds.js';
+import type { Action } from '../framework/apply.js';
+import { TaskPlan } from './plan.js';
+import { restartDecision } from './restart.js';
+import { isDesiredRunning, isForeign, isTerminal, newestFirst, newTask, withDesiredShutdown, withState, type TaskIdentitySource } from './tasks.js';
+
+/** Everything one decision looks at. */
+export interface ServiceSyncInput {
+  namespace: string;
+  name: string;
+  /** Undefined when the service was deleted. */
+  service: Service | undefined;
+  /** The service's tasks (label/index `service`), history included. */
+  tasks: readonly Task[];
+  nodes: readonly NodeObject[];
+  nowMs: number;
+  identity: TaskIdentitySource;
+}
+
+/** The decision: writes to make, and when to look again (restart backoff). */
+export interface ServicePlan {
+  actions: Action[];
+  requeueAfterMs?: number;
+}
+
+interface Unit {
+  slot: number;
+  node: string;
+  /** A task should run here (create or restart one). */
+  wanted: boolean;
+  /** A task already here may stay (e.g. a paused node keeps its global task). */
+  mayKeep: boolean;
+}
+
+/** Decides the writes for one service; see the file comment. */
+export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
+  const plan = new TaskPlan(input.tasks);
+  const now = input.nowMs;
+  orphanTasksOfMissingNodes(plan, input.nodes, now);
+  const svc = input.service;
+  for (const t of plan.tasks()) {
+    if (!isDesiredRunning(t)) continue;
+    if (svc === undefined) plan.change(withDesiredShutdown(t, now, 'service deleted'), 'service deleted');
+    else if (isForeign(t, svc)) plan.change(withDesiredShutdown(t, now, 'service was re-created'), 'task of a deleted incarnation');
+  }
+  if (svc !== undefined) {
+    const units = svc.spec.mode === 'global' ? globalUnits(svc, input.nodes, plan.tasks()) : replicatedUnits(svc, plan.tasks());
+    const outdated: Array<{ unit: Unit; task: Task }> = [];
+    for (const unit of units) {
+      const task = reconcileUnit(plan, svc, unit, input);
+      if (task !== undefined) outdated.push({ unit, task });
+    }
+    replaceOutdated(plan, svc, outdated, input);
+    statusAction(plan, svc);
+  }
+  return { actions: plan.actions(), requeueAfterMs: plan.requeueAfterMs(now) };
+}
+
+/** Tasks held by a node that no longer exists can never report again: mark them orphaned. */
+function orphanTasksOfMissingNodes(plan: TaskPlan, nodes: readonly NodeObject[], now: number): void {
+  const names = new Set(nodes.map((n) => n.metadata.name));
+  for (const t of plan.tasks()) {
+    if (t.spec.node === '' || isTerminal(t) || names.has(t.spec.node)) continue;
+    plan.change(withState(t, 'orphaned', now, `node ${t.spec.node} no longer exists`), 'node gone');
+  }
+}
+
+function activeTasksOf(svc: Service, tasks: readonly Task[]): Task[] {
+  return tasks.filter((t) => isDesiredRunning(t) && !isForeign(t, svc));
+}
+
+function replicatedUnits(svc: Service, tasks: readonly Task[]): Unit[] {
+  const slots = new Set<number>();
+  for (let s = 1; s <= svc.spec.replicas; s++) slots.add(s);
+  for (const t of activeTasksOf(svc, tasks)) slots.add(t.spec.slot);
+  return [...slots].sort((a, b) => a - b).map((slot) => {
+    const inRange = slot >= 1 && slot <= svc.spec.replicas;
+    return { slot, node: '', wanted: inRange, mayKeep: inRange };
+  });
+}
+
+/** Parsed constraints; an unparsable one matches no node (validation should have caught it). */
+export function parseConstraints(exprs: readonly string[]): Constraint[] | undefined {
+  try {
+    return exprs.map(parseConstraint);
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when the node satisfies every constraint. */
+export function nodeMatches(node: NodeObject, constraints: Constraint[] | undefined): boolean {
+  if (constraints === undefined) return false;
+  const facts = { name: node.metadata.name, role: node.spec.role, labels: node.metadata.labels ?? {} };
+  return constraints.every((c) => matchConstraint(c, facts));
+}
+
+function globalUnits(svc: Service, nodes: readonly NodeObject[], tasks: readonly Task[]): Unit[] {
+  const constraints = parseConstraints(svc.spec.placement?.constraints ?? []);
+  const units = new Map<string, Unit>();
+  for (const n of nodes) {
+    const matches = nodeMatches(n, constraints);
+    const wanted = matches && n.status?.state === 'ready' && n.spec.availability === 'active';
+    const mayKeep = matches && n.spec.availability !== 'drain';
+    units.set(n.metadata.name, { slot: 0, node: n.metadata.name, wanted, mayKeep });
+  }
+  for (const t of activeTasksOf(svc, tasks)) {
+    if (!units.has(t.spec.node)) units.set(t.spec.node, { slot: 0, node: t.spec.node, wanted: false, mayKeep: false });
+  }
+  return [...units.values()].sort((a, b) => a.node.localeCompare(b.node));
+}
+
+function inUnit(t: Task, unit: Unit): boolean {
+  return unit.slot === 0 ? t.spec.slot === 0 && t.spec.node === unit.node : t.spec.slot === unit.slot;
+}
+
+/** Converges one unit; returns its task when that task is of an older generation. */
+function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceSyncInput): Task | undefined {
+  const now = input.nowMs;
+  const active = activeTasksOf(svc, plan.tasks()).filter((t) => inUnit(t, unit)).sort(newestFirst);
+  if (!unit.mayKeep) {
+    const why = unit.slot > 0 ? `scaled down to ${svc.spec.replicas}` : `node ${unit.node} is not eligible`;
+    for (const t of active) plan.change(withDesiredShutdown(t, now, why), why);
+    return undefined;
+  }
+  const keep = active.find((t) => !isTerminal(t)) ?? active[0];
+  for (const t of active) if (t !== keep) plan.change(withDesiredShutdown(t, now, 'duplicate in its slot'), 'duplicate');
+  if (keep === undefined) {
+    if (unit.wanted) plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: now, identity: input.identity, restarts: 0 }), 'unit without task');
+    return undefined;
+  }
+  if (isTerminal(keep)) {
+    if (!unit.wanted) return undefined;
+    const d = restartDecision(keep, svc.spec.restart, now);
+    if (d.kind === 'wait') plan.wakeAt(d.untilMs);
+    if (d.kind === 'replace') replace(plan, svc, unit, keep, input, d.restarts, `restart after ${keep.status?.state ?? 'end'}`);
+    return undefined;
+  }
+  return keep.spec.serviceGeneration !== svc.metadata.generation ? keep : undefined;
+}
+
+function replace(plan: TaskPlan, svc: Service, unit: Unit, old: Task, input: ServiceSyncInput, restarts: number, why: string): void {
+  plan.change(withDesiredShutdown(old, input.nowMs, `replaced: ${why}`), why);
+  plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: input.nowMs, identity: input.identity, restarts }), why);
+}
+
+/** Replaces tasks of older generations, at most update.parallelism in flight (0: all at once). */
+function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: Unit; task: Task }>, input: ServiceSyncInput): void {
+  if (outdated.length === 0) return;
+  const parallelism = svc.spec.update?.parallelism ?? 1;
+  const inFlight = plan.tasks().filter((t) =>
+    isDesiredRunning(t) && !isTerminal(t) && !isForeign(t, svc) && t.spec.serviceGeneration === svc.metadata.generation && t.status?.state !== 'running').length;
+  let allowed = parallelism <= 0 ? outdated.length : Math.max(0, parallelism - inFlight);
+  for (const { unit, task } of outdated) {
+    if (allowed <= 0) break;
+    if (!unit.wanted) continue;
+    replace(plan, svc, unit, task, input, 0, `service spec changed (generation ${svc.metadata.generation})`);
+    allowed--;
+  }
+}
+
+/** Writes replicas / readyReplicas / observedGeneration when they changed. */
+function statusAction(plan: TaskPlan, svc: Service): void {
+  const active = activeTasksOf(svc, plan.tasks());
+  const next: ServiceStatus = {
+    ...svc.status,
+    replicas: active.length,
+    readyReplicas: active.filter((t) => t.status?.state === 'running' && t.status.ready).length,
+    observedGeneration: svc.metadata.generation,
+  };
+  const cur = svc.status ?? {};
+  if (cur.replicas === next.replicas && cur.readyReplicas === next.readyReplicas && cur.observedGeneration === next.observedGeneration) return;
+  plan.also({ type: 'update', object: { ...svc, status: next }, expectedRevision: svc.metadata.revision, reason: 'service status' });
+}
