@@ -1,0 +1,222 @@
+/**
+ * The TaskSupervisor runs the tasks the scheduler assigned to this node (STYLE.md 4 and 7):
+ * an informer on Tasks feeds a keyed queue; `sync(key)` asks planTask for the next step,
+ * performs it against the runtime, the image store and the hooks, reports the new status to
+ * the server, and repeats until the plan is idle. Container exits wake the key up again.
+ */
+import { isRetryable, NotFoundError, ConflictError } from '../../api/errors.js';
+import type { Task, TaskState, TaskStatus } from '../../api/kinds.js';
+import { keyString, type ApiObject } from '../../api/object.js';
+import { Controller } from '../../controllers/framework/controller.js';
+import { Informer } from '../../controllers/framework/informer.js';
+import type { Disposable } from '../../lifecycle.js';
+import type { Store } from '../../store/store.js';
+import type { ContainerRuntime } from '../runtime/runtime.js';
+import { runAfterStop, runBeforeStart, type TaskHook } from './hooks.js';
+import { planTask, type TaskStep } from './plan.js';
+import { containerIdOf, containerSpecOf, type ImageRunConfig } from './spec.js';
+
+/** What the supervisor needs from the image layer (adapter over the ImagePuller). */
+export interface TaskImages {
+  /** Pulls (or finds cached) the image and mounts a root filesystem for the container. */
+  prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void): Promise<{ rootfs: string; config: ImageRunConfig }>;
+  /** Unmounts and removes the container's root filesystem; a no-op when there is none. */
+  releaseRootfs(containerId: string): Promise<void>;
+}
+
+/** Writes a task's status; the ApiClient in an agent. */
+export interface TaskStatusWriter {
+  updateStatus(obj: ApiObject): Promise<ApiObject>;
+  get(key: { kind: 'Task'; namespace: string; name: string }): Promise<ApiObject | undefined>;
+}
+
+/** How a TaskSupervisor is wired. */
+export interface TaskSupervisorOptions {
+  nodeName: string;
+  store: Store;
+  status: TaskStatusWriter;
+  runtime: ContainerRuntime;
+  images: TaskImages;
+  hooks?: TaskHook[];
+  /** Directory for the tasks' log files (`<dir>/<containerId>/`). */
+  logDir: string;
+  log?: (msg: string) => void;
+  workers?: number;
+}
+
+const MAX_STEPS_PER_SYNC = 8;
+
+/** See the file comment. */
+export class TaskSupervisor implements Disposable {
+  private readonly informer: Informer<Task>;
+  private readonly controller: Controller;
+  private readonly waiting = new Set<string>();
+  /** Newer copies of tasks than the informer may have yet (our own status writes). */
+  private readonly fresh = new Map<string, Task>();
+  private readonly log: (msg: string) => void;
+  private stopped = false;
+
+  constructor(private readonly opts: TaskSupervisorOptions) {
+    this.log = opts.log ?? (() => undefined);
+    this.informer = new Informer<Task>({ store: opts.store, kind: 'Task', log: this.log });
+    this.controller = new Controller({ name: 'tasks', sync: (k) => this.sync(k), workers: opts.workers ?? 4, log: this.log, maxDelayMs: 30_000 });
+    const enqueue = (t: Task): void => {
+      if (t.spec.node === opts.nodeName || this.fresh.has(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }))) {
+        this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
+      }
+    };
+    this.informer.addHandler({ onAdd: enqueue, onUpdate: (_o, t) => enqueue(t), onDelete: enqueue });
+  }
+
+  /** Adopts the containers already running, then starts watching tasks. */
+  async start(): Promise<void> {
+    await this.informer.start();
+    for (const c of await this.opts.runtime.list()) {
+      const ns = c.annotations['flotilla.namespace'];
+      const name = c.annotations['flotilla.task'];
+      if (ns === undefined || name === undefined) continue;
+      this.controller.enqueue(keyString({ kind: 'Task', namespace: ns, name }));
+    }
+    for (const t of this.informer.list()) if (t.spec.node === this.opts.nodeName) this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
+    this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.controller.stop();
+    await this.informer.stop();
+  }
+
+  private current(key: string): Task | undefined {
+    const cached = this.informer.get(key);
+    const mine = this.fresh.get(key);
+    const t = mine !== undefined && (cached === undefined || mine.metadata.revision >= cached.metadata.revision) ? mine : cached;
+    if (mine !== undefined && t === cached) this.fresh.delete(key);
+    if (t === undefined || t.spec.node !== this.opts.nodeName) return undefined;
+    return t;
+  }
+
+  private async sync(key: string): Promise<void> {
+    const [, namespace, name] = key.split('/') as [string, string, string];
+    const id = `${namespace}_${name}`;
+    for (let i = 0; i < MAX_STEPS_PER_SYNC && !this.stopped; i++) {
+      const task = this.current(key);
+      const container = await this.opts.runtime.state(id);
+      const step = planTask(task, container);
+      if (step.do === 'idle') return;
+      await this.perform(step, task, id, key);
+    }
+  }
+
+  private async perform(step: TaskStep, task: Task | undefined, id: string, key: string): Promise<void> {
+    switch (step.do) {
+      case 'prepare':
+        return this.prepare(task as Task, id);
+      case 'start':
+        return this.startContainer(task as Task, id);
+      case 'report-running':
+        this.watchExit(id, key);
+        await this.report(task as Task, { state: 'running', pid: step.pid, message: 'running' });
+        return;
+      case 'stop':
+        await this.opts.runtime.stop(id, (task?.spec.template.stopGracePeriodSeconds ?? 10) * 1000);
+        return;
+      case 'report-exit':
+        await this.report(task as Task, { state: step.state, exitCode: step.exitCode, message: step.message, pid: undefined, ready: false });
+        return;
+      case 'report':
+        await this.report(task as Task, { state: step.state, message: step.message, pid: undefined, ready: false });
+        return;
+      case 'cleanup':
+        await this.cleanup(id);
+        return;
+    }
+  }
+
+  private async prepare(task: Task, id: string): Promise<void> {
+    task = await this.report(task, { state: 'preparing', message: `pulling ${task.spec.image}` });
+    let lastProgress = 0;
+    let prepared: { rootfs: string; config: ImageRunConfig };
+    try {
+      prepared = await this.opts.images.prepareRootfs(id, task.spec.image, (message) => {
+        const now = Date.now();
+        if (now - lastProgress < 1000) return;
+        lastProgress = now;
+        this.report(task, { state: 'preparing', message }).then((t) => { task = t; }, () => undefined);
+      });
+    } catch (err) {
+      if (isRetryable(err)) {
+        await this.report(task, { state: 'preparing', message: `waiting: ${(err as Error).message} (retrying)` });
+        throw err;
+      }
+      await this.opts.images.releaseRootfs(id).catch(() => undefined);
+      await this.report(task, { state: 'rejected', message: (err as Error).message });
+      return;
+    }
+    try {
+      const extra = await runBeforeStart(this.opts.hooks ?? [], task, id);
+      const spec = containerSpecOf(task, prepared.rootfs, prepared.config, { netnsPath: extra.netnsPath, mounts: extra.mounts, logDir: `${this.opts.logDir}/${id}` });
+      await this.opts.runtime.prepare(spec);
+      await this.report(task, { state: 'starting', message: 'starting the container', ip: extra.ip });
+    } catch (err) {
+      if (isRetryable(err)) throw err;
+      await this.cleanup(id);
+      await this.report(task, { state: 'rejected', message: `cannot create the container: ${(err as Error).message}` });
+    }
+  }
+
+  private async startContainer(task: Task, id: string): Promise<void> {
+    try {
+      const { pid } = await this.opts.runtime.start(id);
+      this.watchExit(id, keyString({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name }));
+      const ready = task.spec.template.probes.readiness === undefined;
+      await this.report(task, { state: 'running', pid, ready, message: 'running' });
+    } catch (err) {
+      const exit = (await this.opts.runtime.state(id))?.exit;
+      if (exit !== undefined) return; // it ran and ended already: the next plan reports the exit
+      await this.cleanup(id);
+      await this.report(task, { state: 'failed', message: `cannot start: ${(err as Error).message}` });
+    }
+  }
+
+  private watchExit(id: string, key: string): void {
+    if (this.waiting.has(id)) return;
+    this.waiting.add(id);
+    this.opts.runtime.wait(id).then(
+      () => { this.waiting.delete(id); this.controller.enqueue(key); },
+      () => { this.waiting.delete(id); this.controller.enqueue(key); },
+    );
+  }
+
+  private async cleanup(id: string): Promise<void> {
+    await this.opts.runtime.remove(id);
+    await this.opts.images.releaseRootfs(id);
+    await runAfterStop(this.opts.hooks ?? [], id, this.log);
+  }
+
+  /** Writes status fields, re-reading the task once on a conflict; returns the stored task. */
+  private async report(task: Task, patch: Partial<TaskStatus> & { state: TaskState }): Promise<Task> {
+    const key = keyString({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name });
+    for (let attempt = 0; ; attempt++) {
+      const status: TaskStatus = {
+        ...(task.status ?? { ready: false }),
+        ...patch,
+        desiredState: task.spec.desiredState,
+        ready: patch.ready ?? (patch.state === 'running' ? task.status?.ready ?? false : false),
+        timestamp: new Date().toISOString(),
+      } as TaskStatus;
+      try {
+        const written = (await this.opts.status.updateStatus({ ...task, status })) as Task;
+        this.fresh.set(key, written);
+        return written;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 3) throw err;
+        const again = (await this.opts.status.get({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name })) as Task | undefined;
+        if (again === undefined) throw new NotFoundError(`task ${task.metadata.name} was deleted`);
+        task = again;
+      }
+    }
+  }
+}
+
+export { containerIdOf };
