@@ -56,6 +56,8 @@ const TYPE_PHRASE: Record<string, string> = {
 function phrase(issue: z.ZodIssueOptionalMessage): string | undefined {
   switch (issue.code) {
     case z.ZodIssueCode.invalid_type:
+      // An enum's expected type reads `'a' | 'b'`.
+      if (String(issue.expected).includes(' | ')) return `one of ${String(issue.expected).replace(/'/g, '').split(' | ').join(', ')}`;
       return TYPE_PHRASE[issue.expected] ?? String(issue.expected);
     case z.ZodIssueCode.invalid_enum_value:
       return `one of ${issue.options.map(String).join(', ')}`;
@@ -130,7 +132,8 @@ function suggestion(schema: z.ZodTypeAny, path: Path, key: string): string {
   let best: string | undefined;
   let bestD = Infinity;
   for (const k of known) {
-    const d = distance(key, k);
+    const prefix = key.length >= 3 && (k.toLowerCase().startsWith(key.toLowerCase()) || key.toLowerCase().startsWith(k.toLowerCase()));
+    const d = prefix ? 1 : distance(key, k);
     if (d < bestD) { bestD = d; best = k; }
   }
   if (best !== undefined && bestD <= Math.max(2, Math.floor(key.length / 3))) return ` (did you mean "${best}"?)`;
@@ -143,26 +146,32 @@ function suggestion(schema: z.ZodTypeAny, path: Path, key: string): string {
  */
 export function toIssues(err: z.ZodError, raw: unknown, schema: z.ZodTypeAny, where: Where, prefix: Path = []): ValidationIssue[] {
   const out: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  const push = (i: ValidationIssue): void => {
+    const k = `${i.path}\u0000${i.expected}`;
+    if (!seen.has(k)) out.push(i);
+    seen.add(k);
+  };
   for (const issue of err.issues) {
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       for (const key of issue.keys) {
         const at = [...prefix, ...issue.path, key];
         const owner = pathString([...prefix, ...issue.path]) || 'the object';
-        out.push(located(where, at, `a known field of ${owner}${suggestion(schema, issue.path, key)}`, `unknown field "${key}"`));
+        push(located(where, at, `a known field of ${owner}${suggestion(schema, issue.path, key)}`, `unknown field "${key}"`));
       }
       continue;
     }
     if (issue.code === z.ZodIssueCode.invalid_union) {
       // Report the alternative that got furthest: its issues are the useful ones.
       const best = [...issue.unionErrors].sort((a, b) => depth(b) - depth(a))[0];
-      if (best !== undefined) { out.push(...toIssues(best, raw, schema, where, prefix)); continue; }
+      if (best !== undefined) { toIssues(best, raw, schema, where, prefix).forEach(push); continue; }
     }
     const at = [...prefix, ...issue.path];
     const value = valueAt(raw, issue.path);
     const isKeyIssue = issue.message.startsWith(LABEL_KEY_RULE.slice(0, 11)) || issue.message.startsWith('a data key');
     const found = isKeyIssue ? `key ${JSON.stringify(issue.path[issue.path.length - 1])}` : renderValue(value);
     const expected = value === undefined && issue.code === z.ZodIssueCode.invalid_type ? `${issue.message} (required)` : issue.message;
-    out.push(located(where, at, expected, found));
+    push(located(where, at, expected, found));
   }
   return out;
 }
