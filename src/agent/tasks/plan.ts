@@ -59,13 +59,7 @@ export function planTask(task: Task | undefined, container: ContainerState | und
 
   if (task.spec.desiredState === 'shutdown') {
     if (running) return { do: 'stop' };
-    if (!terminal) {
-      if (container !== undefined && exited && container.exit !== undefined && !container.exit.oomKilled && state === 'running') {
-        // It ended on its own before we stopped it: say how.
-        return exitStep(task, container.exit);
-      }
-      return { do: 'report', state: 'shutdown', message: 'stopped as requested' };
-    }
+    if (!terminal) return { do: 'report', state: 'shutdown', message: 'stopped as requested' };
     return container !== undefined ? { do: 'cleanup' } : { do: 'idle' };
   }
 
