@@ -141,6 +141,14 @@ void describe('Service defaults', () => {
     assert.equal(s.update.failureAction, 'rollback');
     assert.equal(s.update.order, 'stop-first');
   });
+  void it('defaults are fresh objects, never shared between results', () => {
+    const a = serviceSpec({});
+    a.env.X = '1';
+    a.ports.push({ port: 1, targetPort: 1, protocol: 'tcp' });
+    a.placement.constraints.push('node.name == x');
+    const b = serviceSpec({});
+    assert.deepEqual([b.env, b.ports, b.placement.constraints], [{}, [], []]);
+  });
   void it('validating twice gives the same result (defaults are idempotent)', () => {
     const once = validateObject(svc({ ports: [{ port: 80 }], probes: { readiness: { tcp: { port: 80 } } } }));
     const twice = validateObject(JSON.parse(JSON.stringify(once)));

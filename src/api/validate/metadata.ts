@@ -13,10 +13,9 @@ const LABEL_VALUE_RULE = 'a label value: at most 63 letters, digits, "-", "_" an
 /** Kinds whose names may contain dots (host names, generated event names). */
 const DOTTED_NAMES: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Event']);
 
-/** The metadata schema for `kind` (names of Node and Event may be DNS subdomains). */
-export function metadataSchema(kind: Kind | undefined) {
+function buildMetadataSchema(dotted: boolean) {
   return z.object({
-    name: kind !== undefined && DOTTED_NAMES.has(kind) ? dnsSubdomain() : dnsLabel(),
+    name: dotted ? dnsSubdomain() : dnsLabel(),
     namespace: dnsLabel().or(z.literal('')).optional(),
     labels: z.record(labelKey(), z.preprocess(coerceScalar, z.string().regex(LABEL_VALUE_RE, { message: LABEL_VALUE_RULE }))).default({}),
     annotations: z.record(z.string(), scalarString()).optional(),
@@ -25,6 +24,14 @@ export function metadataSchema(kind: Kind | undefined) {
     generation: int(0).optional(),
     creationTimestamp: z.string().optional(),
   }).strict();
+}
+
+const plainMeta = buildMetadataSchema(false);
+const dottedMeta = buildMetadataSchema(true);
+
+/** The metadata schema for `kind` (names of Node and Event may be DNS subdomains). */
+export function metadataSchema(kind: Kind | undefined): typeof plainMeta {
+  return kind !== undefined && DOTTED_NAMES.has(kind) ? dottedMeta : plainMeta;
 }
 
 /** Fills what the user left out: namespace, zero values of server-owned fields. */
