@@ -9,7 +9,7 @@
  * longer wants -> desired shutdown. Replaced tasks stay as history with desired shutdown.
  */
 import { matchConstraint, parseConstraint, type Constraint } from '../../api/constraint.js';
-import type { NodeObject, Service, ServiceStatus, Task } from '../../api/kinds.js';
+import { TASK_STATES, type NodeObject, type Service, type ServiceStatus, type Task } from '../../api/kinds.js';
 import type { Action } from '../framework/apply.js';
 import { TaskPlan } from './plan.js';
 import { restartDecision } from './restart.js';
@@ -134,7 +134,7 @@ function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceS
     for (const t of active) plan.change(withDesiredShutdown(t, now, why), why);
     return undefined;
   }
-  const keep = active.find((t) => !isTerminal(t)) ?? active[0];
+  const keep = pickKeeper(active);
   for (const t of active) if (t !== keep) plan.change(withDesiredShutdown(t, now, 'duplicate in its slot'), 'duplicate');
   if (keep === undefined) {
     if (unit.wanted) plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: now, identity: input.identity, restarts: 0 }), 'unit without task');
@@ -148,6 +148,13 @@ function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceS
     return undefined;
   }
   return keep.spec.serviceGeneration !== svc.metadata.generation ? keep : undefined;
+}
+
+/** Of several tasks in one unit, the furthest along (running beats pending), then the newest. */
+function pickKeeper(newestFirstTasks: Task[]): Task | undefined {
+  const live = newestFirstTasks.filter((t) => !isTerminal(t));
+  const rank = (t: Task): number => TASK_STATES.indexOf(t.status?.state ?? 'new');
+  return live.reduce<Task | undefined>((best, t) => (best === undefined || rank(t) > rank(best) ? t : best), undefined) ?? newestFirstTasks[0];
 }
 
 function replace(plan: TaskPlan, svc: Service, unit: Unit, old: Task, input: ServiceSyncInput, restarts: number, why: string): void {
