@@ -60,6 +60,8 @@ export function parseExactQuantity(q: string | number): ExactQuantity {
   if (suffix in BINARY_SUFFIX) exp2 = BINARY_SUFFIX[suffix] as number;
   else if (/^[eE]/.test(suffix) && suffix.length > 1) exp10 += Number(suffix.slice(1));
   else exp10 += DECIMAL_SUFFIX[suffix] as number;
+  // Beyond 1e30 nothing is a real resource amount; refusing it keeps BigInt math small.
+  if (mantissa > 0n && exp10 + String(mantissa).length + exp2 * Math.LOG10E * Math.LN2 > 31) throw new Error(`quantity ${render(q)} is too large`);
   return { mantissa, exp10, exp2 };
 }
 

@@ -41,6 +41,12 @@ void describe('parseBytes', () => {
   ];
   for (const [q, want] of table) void it(`${JSON.stringify(q)} -> ${want}`, () => assert.equal(parseBytes(q), want));
   void it('refuses values beyond the safe integer range', () => assert.throws(() => parseBytes('100Ei'), /too large/));
+  void it('refuses absurd exponents', () => {
+    assert.throws(() => parseQuantity('1e999'), /too large/);
+    assert.equal(isQuantity('1e999'), false);
+    assert.equal(parseQuantity('0e999'), 0);
+    assert.equal(parseQuantity('1e-999'), 0);
+  });
 });
 
 void describe('quantity properties', () => {
