@@ -6,7 +6,7 @@ import type { CliClient } from './context.js';
 
 /** The CliDeps.openClient used by main.ts. */
 export async function openApiClient(configPath: string | undefined): Promise<CliClient> {
-  const { ApiClient, loadClientConfig } = await import('../client/index.js');
-  const config = await loadClientConfig(configPath);
-  return new ApiClient(config);
+  // Loaded on demand, so that usage errors and `--help` answer without loading the client.
+  const { ApiClient } = await import('../client/index.js');
+  return ApiClient.fromConfigFile(configPath);
 }

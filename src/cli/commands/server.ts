@@ -4,7 +4,6 @@
  * API answers (CONTRACT "Processes").
  */
 import { Option, type Command } from 'commander';
-import { join } from 'node:path';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 
@@ -42,8 +41,9 @@ export function registerServer(program: Command, ctx: CliContext): void {
         listen: opts.listen,
         store: opts.store,
         ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
+        // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
+        log: (line) => ctx.io.out(`${line}\n`),
       });
-      ctx.io.out(`flotilla server ready at ${server.url} (admin config: ${join(opts.dataDir, 'admin.json')})\n`);
       const signal = await untilSignal(['SIGINT', 'SIGTERM']);
       ctx.io.err(`${signal}: stopping\n`);
       await server.stop();
