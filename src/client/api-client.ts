@@ -1,0 +1,154 @@
+/**
+ * The client library everyone uses to talk to a Flotilla server. It implements Store, so the
+ * controllers, the scheduler and agents run unchanged against a remote server, and adds the
+ * API-only calls (apply, status updates, version).
+ *
+ *   Store call        REST call
+ *   create(o)         POST   /api/v1/{plural}?full=true             (status and uid kept)
+ *   get(k)            GET    /api/v1/{plural}/{name}?namespace=      (404 -> undefined)
+ *   list(kind, o)     GET    /api/v1/{plural}?namespace=&labelSelector=
+ *   update(o, rev)    PUT    /api/v1/{plural}/{name}?full=true&revision=rev|0
+ *   delete(k, rev)    DELETE /api/v1/{plural}/{name}?namespace=&revision=
+ *   watch(o, h)       GET    /api/v1/watch?kind=&namespace=&revision=   (RemoteWatch)
+ *   revision()        GET    /api/v1/revision
+ *   txn(ops)          not over the API (BadRequestError); apply() is the batch write
+ */
+import { BadRequestError, NotFoundError } from '../api/errors.js';
+import { PLURAL } from '../api/kind-names.js';
+import { CLUSTER_SCOPED, type ApiObject, type Kind, type ObjectKey } from '../api/object.js';
+import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, WatchOptions } from '../store/store.js';
+import { loadClientConfig, type ClientConfig } from './config.js';
+import { HttpsTransport, type TransportOptions } from './transport.js';
+import { RemoteWatch, type RemoteWatchOptions } from './watch.js';
+
+/** What apply did to one object (the server's answer). */
+export interface ApplyResult {
+  kind: Kind;
+  namespace: string;
+  name: string;
+  action: 'created' | 'configured' | 'unchanged';
+}
+
+/** Options of ApiClient. */
+export interface ApiClientOptions extends TransportOptions {
+  watch?: RemoteWatchOptions;
+}
+
+/** A Store over the HTTPS API; see the module comment. */
+export class ApiClient implements Store {
+  private readonly transport: HttpsTransport;
+  private readonly watches = new Set<RemoteWatch>();
+
+  constructor(readonly config: ClientConfig, private readonly opts: ApiClientOptions = {}) {
+    this.transport = new HttpsTransport(config, opts);
+  }
+
+  /** A client from a config file (see loadClientConfig for where it looks). */
+  static fromConfigFile(path?: string, opts?: ApiClientOptions): ApiClient {
+    return new ApiClient(loadClientConfig(path), opts);
+  }
+
+  create(obj: ApiObject): Promise<ApiObject> {
+    return this.transport.json('POST', `${collection(obj.kind)}?${nsQuery(obj.kind, obj.metadata.namespace, { full: 'true' })}`, obj);
+  }
+
+  async get(key: ObjectKey): Promise<ApiObject | undefined> {
+    try {
+      return await this.transport.json<ApiObject>('GET', `${item(key)}?${nsQuery(key.kind, key.namespace)}`);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  list(kind: Kind, opts: ListOptions = {}): Promise<ListResult> {
+    const q = new URLSearchParams();
+    if (opts.namespace !== undefined && !CLUSTER_SCOPED.has(kind)) q.set('namespace', opts.namespace);
+    if (opts.labelSelector !== undefined && Object.keys(opts.labelSelector).length > 0) {
+      q.set('labelSelector', Object.entries(opts.labelSelector).map(([k, v]) => `${k}=${v}`).join(','));
+    }
+    return this.transport.json('GET', `${collection(kind)}?${q.toString()}`);
+  }
+
+  /** Store semantics: replaces spec, labels, annotations and status; unconditional without expectedRevision. */
+  update(obj: ApiObject, expectedRevision?: number): Promise<ApiObject> {
+    const q = nsQuery(obj.kind, obj.metadata.namespace, { full: 'true', revision: String(expectedRevision ?? 0) });
+    return this.transport.json('PUT', `${item(keyOfObj(obj))}?${q}`, obj);
+  }
+
+  delete(key: ObjectKey, expectedRevision?: number): Promise<ApiObject> {
+    const extra: Record<string, string> = expectedRevision !== undefined ? { revision: String(expectedRevision) } : {};
+    return this.transport.json('DELETE', `${item(key)}?${nsQuery(key.kind, key.namespace, extra)}`);
+  }
+
+  /** Not offered over the API: the server validates every write, a raw txn would bypass it. */
+  txn(ops: TxnOp[]): Promise<ApiObject[]> {
+    return Promise.reject(new BadRequestError(`txn (${ops.length} ops) is not supported over the API: use apply() for batches, or run against the store directly`));
+  }
+
+  /** Streams changes; reconnects and resumes from the last delivered revision on a dropped connection. */
+  async watch(opts: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
+    const w = new RemoteWatch(this.transport, opts, handlers, this.opts.watch);
+    await w.start();
+    this.watches.add(w);
+    return {
+      stop: async () => {
+        this.watches.delete(w);
+        await w.stop();
+      },
+    };
+  }
+
+  async revision(): Promise<number> {
+    return (await this.transport.json<{ revision: number }>('GET', '/api/v1/revision')).revision;
+  }
+
+  /** Stops every watch and closes the pooled connections. */
+  async close(): Promise<void> {
+    await Promise.all([...this.watches].map(async (w) => w.stop()));
+    this.watches.clear();
+    this.transport.close();
+  }
+
+  /** Creates missing objects and updates changed ones, all or nothing (`flotilla apply`). */
+  apply(objects: unknown[]): Promise<ApplyResult[]> {
+    return this.transport.json('POST', '/api/v1/apply', { objects });
+  }
+
+  /**
+   * REST update: spec, labels and annotations only (status kept by the server); the expected
+   * revision is obj.metadata.revision when non-zero.
+   */
+  updateSpec(obj: ApiObject): Promise<ApiObject> {
+    return this.transport.json('PUT', `${item(keyOfObj(obj))}?${nsQuery(obj.kind, obj.metadata.namespace)}`, obj);
+  }
+
+  /** Writes obj.status only; expected revision as given, else obj.metadata.revision when non-zero. */
+  updateStatus(obj: ApiObject, expectedRevision?: number): Promise<ApiObject> {
+    const extra: Record<string, string> = expectedRevision !== undefined ? { revision: String(expectedRevision) } : {};
+    return this.transport.json('PUT', `${item(keyOfObj(obj))}/status?${nsQuery(obj.kind, obj.metadata.namespace, extra)}`, obj);
+  }
+
+  /** The server's version (no credential needed). */
+  version(): Promise<{ version: string; commit?: string }> {
+    return this.transport.json('GET', '/version');
+  }
+}
+
+function collection(kind: Kind): string {
+  return `/api/v1/${PLURAL[kind]}`;
+}
+
+function item(key: ObjectKey): string {
+  return `${collection(key.kind)}/${encodeURIComponent(key.name)}`;
+}
+
+function keyOfObj(o: ApiObject): ObjectKey {
+  return { kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name };
+}
+
+function nsQuery(kind: Kind, namespace: string | undefined, extra: Record<string, string> = {}): string {
+  const q = new URLSearchParams(extra);
+  if (!CLUSTER_SCOPED.has(kind) && namespace !== undefined && namespace !== '') q.set('namespace', namespace);
+  return q.toString();
+}

@@ -1,0 +1,112 @@
+/**
+ * HTTPS to the API server: one keep-alive agent that trusts only the cluster CA, JSON requests,
+ * streaming GETs, and the mapping of every failure to a typed error (API errors rebuilt with
+ * errorFromJSON; network and TLS failures -> UnavailableError).
+ */
+import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { errorFromJSON, FlotillaError, UnavailableError } from '../api/errors.js';
+import type { ClientConfig } from './config.js';
+
+/** Options of the transport. */
+export interface TransportOptions {
+  /** Per-request deadline for non-streaming calls (default 30 s). */
+  timeoutMs?: number;
+  /** Sockets kept open to the server (default 64). */
+  maxSockets?: number;
+}
+
+/** A JSON-over-HTTPS connection pool to one server. */
+export class HttpsTransport {
+  readonly base: URL;
+  private readonly agent: https.Agent;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(config: ClientConfig, opts: TransportOptions = {}) {
+    this.base = new URL(config.server);
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64, ca: config.ca, cert: config.cert, key: config.key });
+    this.headers = config.token !== undefined ? { authorization: `Bearer ${config.token}` } : {};
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+  }
+
+  /** Sends a JSON request; resolves with the parsed answer, rejects with a typed error. */
+  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const res = await this.send(method, path, data, { idleTimeoutMs: this.timeoutMs });
+    const text = await readAll(res);
+    if ((res.statusCode ?? 500) >= 400) throw errorFromResponse(res, text);
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new FlotillaError(`${method} ${path}: answer is not JSON: ${text.slice(0, 200)}`);
+    }
+  }
+
+  /**
+   * Opens a streaming GET; resolves with the 200 response, rejects with a typed error (also when
+   * no answer came within the request timeout, or `signal` aborted).
+   */
+  async stream(path: string, signal?: AbortSignal): Promise<IncomingMessage> {
+    const res = await this.send('GET', path, undefined, { headersTimeoutMs: this.timeoutMs, signal });
+    if ((res.statusCode ?? 500) >= 400) throw errorFromResponse(res, await readAll(res));
+    return res;
+  }
+
+  /** Closes pooled sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private send(method: string, path: string, data: string | undefined, t: { idleTimeoutMs?: number; headersTimeoutMs?: number; signal?: AbortSignal }): Promise<IncomingMessage> {
+    const url = new URL(path, this.base);
+    return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const headers: Record<string, string | number> = { ...this.headers, accept: 'application/json' };
+      if (data !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(data);
+      }
+      const timeout = (ms: number) => () => req.destroy(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'ETIMEDOUT' }));
+      const req = https.request(url, { method, agent: this.agent, headers, signal: t.signal }, (res) => {
+        clearTimeout(timer);
+        resolve(res);
+      });
+      req.on('error', (err) => {
+        clearTimeout(timer);
+        reject(networkError(this.base, method, path, err));
+      });
+      if (t.idleTimeoutMs !== undefined && t.idleTimeoutMs > 0) req.setTimeout(t.idleTimeoutMs, timeout(t.idleTimeoutMs));
+      if (t.headersTimeoutMs !== undefined && t.headersTimeoutMs > 0) timer = setTimeout(timeout(t.headersTimeoutMs), t.headersTimeoutMs);
+      req.end(data);
+    });
+  }
+}
+
+/** The typed error of an error answer (JSON from the server, or whatever a proxy sent). */
+function errorFromResponse(res: IncomingMessage, text: string): FlotillaError {
+  try {
+    const body = JSON.parse(text) as { code?: string; message?: string };
+    if (typeof body === 'object' && body !== null && typeof body.code === 'string') return errorFromJSON(body);
+  } catch {
+    // not JSON: fall through
+  }
+  const status = res.statusCode ?? 500;
+  const msg = `server answered ${status} ${res.statusMessage ?? ''}: ${text.slice(0, 200)}`;
+  return status >= 500 ? new UnavailableError(msg) : new FlotillaError(msg);
+}
+
+function networkError(base: URL, method: string, path: string, err: Error): FlotillaError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new UnavailableError(`cannot reach the flotilla server at ${base.origin} (${method} ${path}): ${code !== undefined ? `${code} ` : ''}${err.message}`);
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
+  } catch (err) {
+    throw new UnavailableError(`connection lost while reading the answer: ${(err as Error).message}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

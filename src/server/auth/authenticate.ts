@@ -1,0 +1,46 @@
+/**
+ * Authentication of one request: a bearer token, else a client certificate that the TLS layer
+ * verified against the cluster CA (the server requests one but does not require it).
+ *
+ *   Authorization: Bearer T --known--> Identity(token)   --unknown--> 401
+ *   no header, CA-signed cert "node:NAME" ---------------> Identity(node NAME)
+ *   nothing ------------------------------------------------> 401 (except public paths)
+ */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { UnauthorizedError } from '../../api/errors.js';
+import type { Identity, IdentityKind } from './identity.js';
+import type { TokenAuthenticator } from './tokens.js';
+
+const CERT_KINDS: ReadonlySet<string> = new Set<IdentityKind>(['node', 'user', 'serviceaccount']);
+
+/** Turns a request into an Identity, or throws UnauthorizedError. */
+export class RequestAuthenticator {
+  constructor(private readonly tokens: TokenAuthenticator) {}
+
+  authenticate(req: IncomingMessage): Identity {
+    const header = req.headers.authorization;
+    if (header !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      if (m === null) throw new UnauthorizedError('Authorization header must be "Bearer TOKEN"');
+      const id = this.tokens.authenticate(m[1] as string);
+      if (id === undefined) throw new UnauthorizedError('unknown or revoked bearer token');
+      return id;
+    }
+    const fromCert = identityFromCertificate(req.socket as TLSSocket);
+    if (fromCert !== undefined) return fromCert;
+    throw new UnauthorizedError('no credential: send "Authorization: Bearer TOKEN" or a client certificate signed by the cluster CA');
+  }
+}
+
+/** The identity in a verified client certificate's CN (`node:NAME`), if any. */
+export function identityFromCertificate(socket: TLSSocket): Identity | undefined {
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  if (typeof cn !== 'string') return undefined;
+  const i = cn.indexOf(':');
+  const kind = cn.slice(0, i);
+  const name = cn.slice(i + 1);
+  if (i <= 0 || name === '' || !CERT_KINDS.has(kind)) return undefined;
+  return { kind: kind as IdentityKind, name, via: 'certificate' };
+}

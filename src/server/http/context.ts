@@ -1,0 +1,80 @@
+/**
+ * What every handler gets: the shared server context (store, hooks, limits) and the parsed
+ * request (identity, kind, name, query).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestError } from '../../api/errors.js';
+import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type ApiObject, type Kind, type ObjectKey } from '../../api/object.js';
+import type { LabelSelector, Store } from '../../store/store.js';
+import type { Authorizer, Identity } from '../auth/identity.js';
+import type { AdmissionHook, AdmissionRequest, ObjectCodec } from '../hooks.js';
+
+/** Server-wide state shared by the handlers. */
+export interface ApiContext {
+  store: Store;
+  codec: ObjectCodec;
+  authorizer: Authorizer;
+  admission: readonly AdmissionHook[];
+  bodyLimitBytes: number;
+  /** Interval of bookmark lines on watch streams. */
+  watchBookmarkMs: number;
+  version: { version: string; commit?: string };
+}
+
+/** One authenticated request routed to an object collection. */
+export interface ApiRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  identity: Identity;
+  kind: Kind;
+  /** Set for item routes. */
+  name?: string;
+}
+
+/** The namespace a request addresses: "" for cluster-scoped kinds, else the query or the default. */
+export function namespaceOf(kind: Kind, url: URL, fromBody?: unknown): string {
+  if (CLUSTER_SCOPED.has(kind)) return '';
+  const q = url.searchParams.get('namespace');
+  const b = typeof fromBody === 'string' && fromBody !== '' ? fromBody : undefined;
+  if (q !== null && q !== '' && b !== undefined && q !== b) {
+    throw new BadRequestError(`namespace in the URL (${q}) differs from metadata.namespace (${b})`);
+  }
+  return (q !== null && q !== '' ? q : b) ?? DEFAULT_NAMESPACE;
+}
+
+/** The key an item route addresses. */
+export function keyFor(r: ApiRequest, bodyNamespace?: unknown): ObjectKey {
+  return { kind: r.kind, namespace: namespaceOf(r.kind, r.url, bodyNamespace), name: r.name ?? '' };
+}
+
+/** `?revision=N` as an expected revision; undefined when absent or 0. */
+export function revisionParam(url: URL, name = 'revision'): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new BadRequestError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return n === 0 ? undefined : n;
+}
+
+/** Parses `app=web,tier=x` (also `app==web`). */
+export function parseLabelSelector(s: string | null): LabelSelector | undefined {
+  if (s === null || s.trim() === '') return undefined;
+  const sel: LabelSelector = {};
+  for (const part of s.split(',')) {
+    const m = /^\s*([A-Za-z0-9._/-]+)\s*==?\s*([A-Za-z0-9._-]*)\s*$/.exec(part);
+    if (m === null) throw new BadRequestError(`labelSelector: expected KEY=VALUE[,KEY=VALUE...], found ${JSON.stringify(part)}`);
+    sel[m[1] as string] = m[2] as string;
+  }
+  return sel;
+}
+
+/** Runs the admission hooks in order. */
+export async function admit(ctx: ApiContext, req: AdmissionRequest): Promise<void> {
+  for (const hook of ctx.admission) await hook.admit(req);
+}
+
+/** Decodes stored objects for an answer. */
+export async function decodeAll(ctx: ApiContext, objs: ApiObject[]): Promise<ApiObject[]> {
+  return Promise.all(objs.map(async (o) => ctx.codec.fromStore(o)));
+}

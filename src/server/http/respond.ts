@@ -1,0 +1,59 @@
+/**
+ * Reading JSON bodies and writing JSON answers and errors: the few helpers every handler uses,
+ * so that every error leaves the server in the one shape `{code, status, message, issues?}`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BadRequestError, FlotillaError } from '../../api/errors.js';
+
+/** Request body over the limit (413). */
+export class PayloadTooLargeError extends FlotillaError {
+  override readonly status = 413;
+  override readonly code = 'PayloadTooLarge';
+}
+
+/** Known path, wrong method (405). */
+export class MethodNotAllowedError extends FlotillaError {
+  override readonly status = 405;
+  override readonly code = 'MethodNotAllowed';
+}
+
+/** Default limit of a request body. */
+export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+/** Reads and parses a JSON body; 413 over the limit, 400 on bad JSON or an empty body. */
+export async function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limitBytes) throw new PayloadTooLargeError(`request body of ${declared} bytes is over the limit of ${limitBytes}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limitBytes) throw new PayloadTooLargeError(`request body is over the limit of ${limitBytes} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') throw new BadRequestError('request body is empty: expected JSON');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new BadRequestError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Writes a JSON answer. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.end(data);
+}
+
+/** Turns any thrown value into the error JSON and its status; logs 5xx to stderr. */
+export function sendError(res: ServerResponse, err: unknown, what: string): void {
+  const fe = err instanceof FlotillaError ? err : new FlotillaError(`internal error: ${(err as Error)?.message ?? String(err)}`);
+  if (fe.status >= 500) console.error(`flotilla server: ${what}: ${fe.status} ${(err as Error)?.stack ?? String(err)}`);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, fe.status, fe.toJSON());
+}

@@ -1,0 +1,146 @@
+/**
+ * The HTTPS API server: TLS with the cluster PKI (client certificates requested, not required),
+ * keep-alive, one dispatcher for every route. No framework: the route table is small and fixed.
+ *
+ *   request -> public? (/healthz /readyz /version) -> answer
+ *           -> authenticate (401) -> route (404/405) -> handler (authorize, validate, store)
+ *           -> JSON answer | JSON error {code, status, message, issues?}
+ */
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NotFoundError, UnavailableError } from '../../api/errors.js';
+import { resolveKind } from '../../api/kind-names.js';
+import type { Disposable } from '../../lifecycle.js';
+import type { RequestAuthenticator } from '../auth/authenticate.js';
+import type { ClusterPki } from '../pki/index.js';
+import { applyObjects } from './apply.js';
+import type { ApiContext, ApiRequest } from './context.js';
+import { createObject, deleteObject, getObject, listObjects, updateObject, updateStatus } from './objects.js';
+import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
+import { serveWatch } from './watch.js';
+
+/** Options of the API server beside the shared context. */
+export interface ApiServerOptions {
+  ctx: ApiContext;
+  pki: ClusterPki;
+  authenticator: RequestAuthenticator;
+  /** How long /readyz waits for the store. */
+  readyTimeoutMs?: number;
+}
+
+/** A listening API server. */
+export interface ApiServer extends Disposable {
+  /** Bound address (port resolved when 0 was asked). */
+  address: AddressInfo;
+}
+
+type Handler = (ctx: ApiContext, r: ApiRequest) => Promise<void>;
+
+/** Method -> handler for `/api/v1/{plural}`, `/{plural}/{name}`, `/{plural}/{name}/status`. */
+const ROUTES: Record<'collection' | 'item' | 'status', Record<string, Handler>> = {
+  collection: { GET: listObjects, POST: createObject },
+  item: { GET: getObject, PUT: updateObject, DELETE: deleteObject },
+  status: { GET: getObject, PUT: updateStatus },
+};
+
+/** Starts the HTTPS server on host:port; resolves once it listens. */
+export async function startApiServer(opts: ApiServerOptions, host: string, port: number): Promise<ApiServer> {
+  const live = new Set<Disposable>();
+  const server = https.createServer({
+    key: opts.pki.serverKeyPem,
+    cert: opts.pki.serverCertPem,
+    ca: opts.pki.caCertPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    keepAlive: true,
+    keepAliveTimeout: 65_000,
+    // Watches are long-lived: no whole-request timeout.
+    requestTimeout: 0,
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    void dispatch(opts, req, res, live).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+  });
+  server.on('tlsClientError', () => {
+    // A client that fails the handshake (wrong CA, port scan) is not our error to log.
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    address: server.address() as AddressInfo,
+    stop(): Promise<void> {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        await Promise.all([...live].map(async (w) => w.stop()));
+        server.closeIdleConnections();
+        // Give in-flight requests a moment, then cut what is left.
+        const timer = setTimeout(() => server.closeAllConnections(), 2_000);
+        await closed;
+        clearTimeout(timer);
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>): Promise<void> {
+  const ctx = opts.ctx;
+  const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
+  const method = req.method ?? 'GET';
+  if (await servePublic(opts, url.pathname, method, res)) return;
+  const identity = opts.authenticator.authenticate(req);
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) throw new NotFoundError(`no route for ${url.pathname}`);
+  const rest = parts.slice(2);
+  if (rest.length === 1 && rest[0] === 'apply') return methodIs(method, 'POST', () => applyObjects(ctx, req, res, identity));
+  if (rest.length === 1 && rest[0] === 'watch') return methodIs(method, 'GET', () => serveWatch(ctx, res, identity, url, live));
+  if (rest.length === 1 && rest[0] === 'revision') return methodIs(method, 'GET', async () => sendJson(res, 200, { revision: await ctx.store.revision() }));
+  const kind = resolveKind(rest[0] as string);
+  if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
+  const shape = rest.length === 1 ? 'collection' : rest.length === 2 ? 'item' : rest.length === 3 && rest[2] === 'status' ? 'status' : undefined;
+  if (shape === undefined) throw new NotFoundError(`no route for ${url.pathname}`);
+  const handler = ROUTES[shape][method];
+  if (handler === undefined) throw new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`);
+  await handler(ctx, { req, res, url, identity, kind, name: rest[1] });
+}
+
+async function methodIs(method: string, want: string, run: () => Promise<void>): Promise<void> {
+  if (method !== want) throw new MethodNotAllowedError(`only ${want} is allowed here`);
+  await run();
+}
+
+/** /healthz, /readyz, /version: no credential needed. Returns false for other paths. */
+async function servePublic(opts: ApiServerOptions, path: string, method: string, res: ServerResponse): Promise<boolean> {
+  if (method !== 'GET' && method !== 'HEAD') return false;
+  if (path === '/healthz') {
+    sendJson(res, 200, { status: 'ok' });
+  } else if (path === '/version') {
+    sendJson(res, 200, opts.ctx.version);
+  } else if (path === '/readyz') {
+    const revision = await withTimeout(opts.ctx.store.revision(), opts.readyTimeoutMs ?? 2_000);
+    sendJson(res, 200, { status: 'ok', revision });
+  } else {
+    return false;
+  }
+  return true;
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`store did not answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } catch (err) {
+    throw err instanceof UnavailableError ? err : new UnavailableError(`store is not ready: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * GET /api/v1/watch?kind=K&namespace=NS&revision=R: a store watch streamed as JSON lines.
+ *
+ *   authorize -> R (or the store's revision now) -> store.watch(from R)
+ *   -> hold the answer up to HOLD_MS for an early error (compacted R -> 410 Gone JSON)
+ *   -> 200, {"type":"bookmark","revision":R}, then one line per change:
+ *      {"type":"added|modified|deleted","object":{...},"revision":N}
+ *   -> every bookmark interval {"type":"bookmark","revision":<last delivered>}
+ *   -> a later store error: {"type":"error","error":{code,status,message}} and the end
+ *   client gone / server stopping -> store watch stopped
+ *
+ * The bookmark carries the last revision delivered on this stream (not the store's head), so
+ * resuming from it never skips a change still in flight.
+ */
+import type { ServerResponse } from 'node:http';
+import { BadRequestError, FlotillaError } from '../../api/errors.js';
+import { resolveKind } from '../../api/kind-names.js';
+import { CLUSTER_SCOPED, type Kind } from '../../api/object.js';
+import { disposable, type Disposable } from '../../lifecycle.js';
+import type { Watch, WatchEvent } from '../../store/store.js';
+import type { Identity } from '../auth/identity.js';
+import { revisionParam, type ApiContext } from './context.js';
+import { sendError } from './respond.js';
+
+/** How long the answer waits for an immediate store error before committing to 200. */
+const HOLD_MS = 50;
+/** A client this far behind is cut off; it resumes from its last revision. */
+const MAX_BUFFERED_BYTES = 32 * 1024 * 1024;
+
+/** Serves one watch stream; registers it in `live` until it ends, so the server can stop it. */
+export async function serveWatch(ctx: ApiContext, res: ServerResponse, identity: Identity, url: URL, live: Set<Disposable>): Promise<void> {
+  const kindName = url.searchParams.get('kind');
+  let kind: Kind | undefined;
+  if (kindName !== null && kindName !== '') {
+    kind = resolveKind(kindName);
+    if (kind === undefined) throw new BadRequestError(`unknown kind ${JSON.stringify(kindName)}`);
+  }
+  const nsParam = url.searchParams.get('namespace');
+  const namespace = nsParam === null || nsParam === '' || (kind !== undefined && CLUSTER_SCOPED.has(kind)) ? undefined : nsParam;
+  await ctx.authorizer.authorize(identity, { verb: 'watch', kind, namespace });
+  const from = revisionParam(url) ?? (await ctx.store.revision());
+  const stream = new WatchStream(ctx, res, from);
+  const handle = disposable(() => stream.close());
+  live.add(handle);
+  res.on('close', () => {
+    live.delete(handle);
+    void handle.stop();
+  });
+  try {
+    stream.watch = await ctx.store.watch({ kind, namespace, fromRevision: from }, { onEvent: (ev) => stream.onEvent(ev), onError: (err) => stream.onError(err) });
+  } catch (err) {
+    await handle.stop();
+    throw err;
+  }
+  if (stream.closed) await stream.watch.stop();
+  await stream.open(ctx.watchBookmarkMs);
+}
+
+/** One streaming answer: buffers until open, then writes lines in order. */
+class WatchStream {
+  watch: Watch | undefined;
+  closed = false;
+  private opened = false;
+  private failed: Error | undefined;
+  private pending: string[] = [];
+  private lastRevision: number;
+  private chain: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly ctx: ApiContext, private readonly res: ServerResponse, from: number) {
+    this.lastRevision = from;
+  }
+
+  onEvent(ev: WatchEvent): void {
+    // Decoding may be async (secret decryption): chain to keep revision order.
+    this.chain = this.chain.then(async () => {
+      if (this.closed) return;
+      const object = await this.ctx.codec.fromStore(ev.object);
+      this.lastRevision = ev.revision;
+      this.write(JSON.stringify({ type: ev.type, object, revision: ev.revision }));
+    }).catch((err: unknown) => this.onError(err as Error));
+    this.wake?.();
+  }
+
+  onError(err: Error): void {
+    if (this.closed) return;
+    if (!this.opened) {
+      this.failed = err;
+      this.wake?.();
+      return;
+    }
+    const fe = err instanceof FlotillaError ? err : new FlotillaError(err.message);
+    this.chain = this.chain.then(() => {
+      this.write(JSON.stringify({ type: 'error', error: fe.toJSON() }));
+      this.res.end();
+    });
+  }
+
+  /** Waits up to HOLD_MS for an early error; then answers 200 or the error. */
+  async open(bookmarkMs: number): Promise<void> {
+    if (this.failed === undefined && this.pending.length === 0 && !this.closed) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, HOLD_MS);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    if (this.closed) return;
+    if (this.failed !== undefined) {
+      sendError(this.res, this.failed, 'watch');
+      await this.close();
+      return;
+    }
+    this.res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    this.opened = true;
+    this.res.write(`${JSON.stringify({ type: 'bookmark', revision: this.lastRevision })}\n`);
+    for (const line of this.pending) this.res.write(line);
+    this.pending = [];
+    this.timer = setInterval(() => this.write(JSON.stringify({ type: 'bookmark', revision: this.lastRevision })), bookmarkMs);
+  }
+
+  private write(line: string): void {
+    if (this.closed) return;
+    if (!this.opened) {
+      this.pending.push(`${line}\n`);
+      return;
+    }
+    this.res.write(`${line}\n`);
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.wake?.();
+    if (!this.res.writableEnded) this.res.end();
+    await this.watch?.stop();
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * `flotilla server` as a function: lock the data dir, PKI, admin token, store, loops, HTTPS
+ * API, admin.json, "ready". Everything it starts is stopped by RunningServer.stop().
+ *
+ *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
+ *   -> start LOOPS (controllers) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
+ *   stop(): API (watches, connections) -> loops -> store -> lock
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { DisposableStack, type Disposable } from '../lifecycle.js';
+import type { Store } from '../store/store.js';
+import { RequestAuthenticator } from './auth/authenticate.js';
+import { BuiltinAuthorizer, type Authorizer } from './auth/identity.js';
+import { ensureAdminToken, TokenAuthenticator } from './auth/tokens.js';
+import { PLAIN_CODEC, type AdmissionHook, type ObjectCodec } from './hooks.js';
+import type { ApiContext } from './http/context.js';
+import { DEFAULT_BODY_LIMIT_BYTES } from './http/respond.js';
+import { startApiServer } from './http/server.js';
+import { clientUrl, parseListen } from './listen.js';
+import { lockDataDir } from './lock.js';
+import { openStore } from './open-store.js';
+import { ClusterPki, writeSecret } from './pki/index.js';
+import { versionInfo } from './version.js';
+
+/** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
+export interface RunServerOptions {
+  dataDir: string;
+  /** HOST:PORT; port 0 picks a free port. */
+  listen: string;
+  store: 'sqlite' | 'etcd';
+  etcdEndpoints?: string[];
+  /** Extra SANs for the server certificate (public IPs, DNS names). */
+  extraSans?: string[];
+  /** Extra loops to start once the store is open (tests, `flotilla up` adding its agent). */
+  loops?: LoopFactory[];
+  /** Where the ready line goes (default: stdout). */
+  log?: (line: string) => void;
+  /** Watch bookmark interval (default 5000 ms). */
+  watchBookmarkMs?: number;
+  /** Replaces the built-in authorizer (RBAC). */
+  authorizer?: Authorizer;
+  /** Aborts a start that is still waiting for etcd. */
+  signal?: AbortSignal;
+}
+
+/** What a loop gets: the store every component talks through, and the data dir. */
+export interface LoopEnv {
+  store: Store;
+  dataDir: string;
+}
+
+/** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
+export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
+
+/**
+ * LOOPS TO START AFTER THE STORE IS OPEN. The lead wires the scheduler and the controllers here
+ * (service, rollout, node health, endpoints, gc...), each `(env) => Disposable`. They are
+ * started in this order and stopped in reverse, before the store closes.
+ */
+export const SERVER_LOOPS: LoopFactory[] = [
+  // e.g. (env) => startServiceController(env.store),
+];
+
+/** A started server. */
+export interface RunningServer extends Disposable {
+  /** `https://127.0.0.1:PORT` (what admin.json says). */
+  url: string;
+  port: number;
+  store: Store;
+  pki: ClusterPki;
+  /** DATA_DIR/admin.json. */
+  adminConfigPath: string;
+  /** Idempotent: closes connections, watches, loops, the store, and removes the lock. */
+  stop(): Promise<void>;
+}
+
+/** Starts the server; rejects (with everything it started stopped) when it cannot. */
+export async function runServer(opts: RunServerOptions): Promise<RunningServer> {
+  const dataDir = path.resolve(opts.dataDir);
+  const { host, port } = parseListen(opts.listen);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const stack = new DisposableStack();
+  try {
+    stack.add(await lockDataDir(dataDir));
+    const specificHost = host !== '0.0.0.0' && host !== '::' ? [host] : [];
+    const pki = await ClusterPki.loadOrCreate(path.join(dataDir, 'pki'), { extraSans: [...specificHost, ...(opts.extraSans ?? [])] });
+    const admin = await ensureAdminToken(dataDir);
+    const tokens = new TokenAuthenticator();
+    tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
+    const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints }, opts.signal);
+    stack.add({ stop: () => store.close() });
+    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir }));
+    const ctx: ApiContext = {
+      store,
+      codec: PLAIN_CODEC as ObjectCodec,
+      authorizer: opts.authorizer ?? new BuiltinAuthorizer(),
+      admission: [] as AdmissionHook[],
+      bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
+      watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
+      version: versionInfo(),
+    };
+    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens) }, host, port));
+    const url = clientUrl(host, api.address.port);
+    const adminConfigPath = path.join(dataDir, 'admin.json');
+    await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
+    (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);
+    return { url, port: api.address.port, store, pki, adminConfigPath, stop: () => stack.stop() };
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
