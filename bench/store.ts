@@ -1,0 +1,188 @@
+/**
+ * Store benchmark: writes/s (single writes and txn batches) and watch delivery latency across
+ * many watchers, for any Store backend. Prints each round and the median of the rounds.
+ *
+ *   node --import tsx bench/store.ts --backend sqlite [--objects 10000] [--watchers 100] [--rounds 3]
+ *
+ * Add a backend by adding an entry to `backends` below: a function that opens a fresh, empty
+ * store and returns it with a close() that stops and removes whatever it started.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { ApiObject } from '../src/api/object.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import type { Store } from '../src/store/store.js';
+
+/** A fresh store for one round, and how to get rid of it. */
+export interface BenchStore {
+  store: Store;
+  close(): Promise<void>;
+}
+
+/** Backend name -> factory. Each call must return a fresh, empty store. */
+export const backends: Record<string, () => Promise<BenchStore>> = {
+  sqlite: () => sqliteBench('full'),
+  'sqlite-normal': () => sqliteBench('normal'),
+};
+
+function sqliteBench(sync: 'full' | 'normal'): Promise<BenchStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
+  const store = openSqliteStore({ path: join(dir, 'store.db'), synchronous: sync });
+  return Promise.resolve({
+    store,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+function task(i: number, v = 0): ApiObject {
+  return {
+    kind: 'Task',
+    metadata: { name: `task-${String(i).padStart(6, '0')}`, namespace: 'bench', uid: `u-${i}`, labels: { app: 'bench', shard: String(i % 16) }, revision: 0, generation: 1, creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: { service: 'bench', node: `node-${i % 100}`, image: '127.0.0.1:5000/demo/busybox:1', command: ['httpd', '-f'], v },
+    status: { state: 'running', desiredState: 'running', ready: true, ip: `10.0.${i % 250}.${i % 200}` },
+  };
+}
+
+interface Round {
+  singleWritesPerSec: number;
+  txnObjectsPerSec: number;
+  txnsPerSec: number;
+  listMs: number;
+  watchedWritesPerSec: number;
+  issueP50Ms: number;
+  issueP99Ms: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+}
+
+async function singleWrites(store: Store, count: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) await store.create({ ...task(1_000_000 + i), kind: 'Config' });
+  return count / ((performance.now() - t0) / 1000);
+}
+
+async function txnWrites(store: Store, objects: number, batch: number): Promise<{ objPerSec: number; txnPerSec: number }> {
+  const t0 = performance.now();
+  let txns = 0;
+  for (let start = 0; start < objects; start += batch) {
+    const n = Math.min(batch, objects - start);
+    await store.txn(Array.from({ length: n }, (_, j) => ({ op: 'create' as const, object: task(start + j) })));
+    txns++;
+  }
+  const s = (performance.now() - t0) / 1000;
+  return { objPerSec: objects / s, txnPerSec: txns / s };
+}
+
+/** Updates every object once, singly, while `watchers` watches record when each event lands. */
+async function watchLatency(store: Store, objects: number, watchers: number): Promise<Pick<Round, 'watchedWritesPerSec' | 'issueP50Ms' | 'issueP99Ms' | 'ackP50Ms' | 'ackP99Ms'>> {
+  const issued = new Float64Array(objects);
+  const acked = new Float64Array(objects);
+  const delivered = new Float64Array(objects * watchers);
+  let count = 0;
+  const base = (await store.revision()) + 1;
+  const ws = [];
+  for (let w = 0; w < watchers; w++) {
+    ws.push(await store.watch({ kind: 'Task', namespace: 'bench' }, {
+      onEvent: (ev) => {
+        delivered[(ev.revision - base) * watchers + w] = performance.now();
+        count++;
+      },
+    }));
+  }
+  const t0 = performance.now();
+  for (let i = 0; i < objects; i++) {
+    issued[i] = performance.now();
+    await store.update(task(i, 1));
+    acked[i] = performance.now();
+  }
+  const writeSecs = (performance.now() - t0) / 1000;
+  const deadline = Date.now() + 120_000;
+  while (count < objects * watchers && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  for (const w of ws) await w.stop();
+  if (count < objects * watchers) throw new Error(`only ${count} of ${objects * watchers} events delivered`);
+  const fromIssue = new Float64Array(delivered.length);
+  const fromAck = new Float64Array(delivered.length);
+  for (let k = 0; k < delivered.length; k++) {
+    const i = Math.floor(k / watchers);
+    fromIssue[k] = (delivered[k] ?? 0) - (issued[i] ?? 0);
+    fromAck[k] = (delivered[k] ?? 0) - (acked[i] ?? 0);
+  }
+  fromIssue.sort();
+  fromAck.sort();
+  return { watchedWritesPerSec: objects / writeSecs, issueP50Ms: pct(fromIssue, 0.5), issueP99Ms: pct(fromIssue, 0.99), ackP50Ms: pct(fromAck, 0.5), ackP99Ms: pct(fromAck, 0.99) };
+}
+
+function pct(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
+}
+
+async function round(factory: () => Promise<BenchStore>, objects: number, watchers: number, singles: number, batch: number): Promise<Round> {
+  const b = await factory();
+  try {
+    const singleWritesPerSec = await singleWrites(b.store, singles);
+    const txn = await txnWrites(b.store, objects, batch);
+    const t0 = performance.now();
+    const listed = await b.store.list('Task', { namespace: 'bench' });
+    const listMs = performance.now() - t0;
+    if (listed.items.length !== objects) throw new Error(`list returned ${listed.items.length} of ${objects}`);
+    const lat = await watchLatency(b.store, objects, watchers);
+    return { singleWritesPerSec, txnObjectsPerSec: txn.objPerSec, txnsPerSec: txn.txnPerSec, listMs, ...lat };
+  } finally {
+    await b.close();
+  }
+}
+
+const LABELS: Record<keyof Round, string> = {
+  singleWritesPerSec: 'single creates/s',
+  txnObjectsPerSec: 'txn-batched creates/s (objects)',
+  txnsPerSec: 'txns/s',
+  listMs: 'list all (ms)',
+  watchedWritesPerSec: 'single updates/s with watchers',
+  issueP50Ms: 'delivery p50, from write issued (ms)',
+  issueP99Ms: 'delivery p99, from write issued (ms)',
+  ackP50Ms: 'delivery p50, from write acked (ms)',
+  ackP99Ms: 'delivery p99, from write acked (ms)',
+};
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      backend: { type: 'string', default: 'sqlite' },
+      objects: { type: 'string', default: '10000' },
+      watchers: { type: 'string', default: '100' },
+      singles: { type: 'string', default: '2000' },
+      batch: { type: 'string', default: '500' },
+      rounds: { type: 'string', default: '3' },
+    },
+  });
+  const factory = backends[values.backend];
+  if (factory === undefined) throw new Error(`unknown backend ${values.backend}; known: ${Object.keys(backends).join(', ')}`);
+  const [objects, watchers, singles, batch, rounds] = [values.objects, values.watchers, values.singles, values.batch, values.rounds].map(Number) as [number, number, number, number, number];
+  console.log(`store bench: backend=${values.backend} objects=${objects} watchers=${watchers} single-writes=${singles} batch=${batch} rounds=${rounds}`);
+  const results: Round[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const res = await round(factory, objects, watchers, singles, batch);
+    results.push(res);
+    console.log(`round ${r + 1}: ` + Object.entries(res).map(([k, v]) => `${k}=${(v as number).toFixed(k.endsWith('Ms') ? 3 : 0)}`).join(' '));
+  }
+  console.log(`\nmedian of ${rounds} rounds (${values.backend}):`);
+  for (const k of Object.keys(LABELS) as (keyof Round)[]) {
+    const v = median(results.map((x) => x[k]));
+    console.log(`  ${LABELS[k].padEnd(40)} ${k.endsWith('Ms') ? v.toFixed(3) : Math.round(v).toLocaleString('en-US')}`);
+  }
+  console.log('  (delivery latency is over every (event, watcher) pair; a negative "from acked" means the event was delivered before the write call returned)');
+}
+
+await main();
