@@ -144,7 +144,8 @@ export interface MultiLayerOptions extends ImageOptions {
 
 /**
  * Layer 1: busybox plus /etc/removed.txt, /gone-dir/a, /opaque/{old1,sub/old2},
- * /keep/{kept.txt, hard (hard link), abs-link -> /bin/busybox, owned.txt (1000:1000, 0640)}.
+ * /keep/{kept.txt, hard (hard link), abs-link -> /bin/busybox, owned.txt (1000:1000, 0640),
+ * rw.txt (0666), suid (04755)}.
  * Layer 2: /data/added.txt, `.wh.` whiteouts of /etc/removed.txt and /gone-dir, /opaque made
  * opaque with /opaque/new.txt. Then `randomLayers` layers of random files.
  */
@@ -155,12 +156,14 @@ export async function buildMultiLayerImage(registryHost: string, repo: string, t
     await layout.addLayer('img', async (root) => {
       await busyboxRootfs(root, {
         'etc/removed.txt': 'to be removed\n', 'gone-dir/a': 'a\n', 'opaque/old1': 'old1\n', 'opaque/sub/old2': 'old2\n',
-        'keep/kept.txt': 'kept\n', 'keep/owned.txt': 'owned\n', ...opts.files,
+        'keep/kept.txt': 'kept\n', 'keep/owned.txt': 'owned\n', 'keep/rw.txt': 'rw\n', 'keep/suid': 'suid\n', ...opts.files,
       });
       await link(path.join(root, 'keep/kept.txt'), path.join(root, 'keep/hard'));
       await symlink('/bin/busybox', path.join(root, 'keep/abs-link'));
       await chown(path.join(root, 'keep/owned.txt'), 1000, 1000);
       await chmod(path.join(root, 'keep/owned.txt'), 0o640);
+      await chmod(path.join(root, 'keep/rw.txt'), 0o666);
+      await chmod(path.join(root, 'keep/suid'), 0o4755);
     });
     await layout.addLayer('img', async (root) => {
       await writeFiles(root, { 'data/added.txt': 'added\n', 'etc/.wh.removed.txt': '', '.wh.gone-dir': '', 'opaque/.wh..wh..opq': '', 'opaque/new.txt': 'new\n' });

@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { access, lchown, link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
+import { access, chmod, lchown, link, lstat, lutimes, mkdir, rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
@@ -64,10 +64,13 @@ export async function unpackLayer(blobFile: string, compression: 'gzip' | 'none'
   const specials: Special[] = [];
   const warnings: string[] = [];
   const deferred = new Set<string>();
+  const modes: { rel: string; mode: number }[] = [];
   const hash = createHash('sha256');
-  const filter = (p: string, entry: unknown): boolean => classify(p, entry as ReadEntry, { whiteouts, opaques, specials, deferred, warnings });
+  const filter = (p: string, entry: unknown): boolean => classify(p, entry as ReadEntry, { whiteouts, opaques, specials, deferred, warnings, modes });
+  // node-tar creates files with the process umask applied and chowns after writing (which
+  // clears setuid): modes it cannot keep are collected and set once it has finished.
   const unpack = extract({
-    cwd: dir, filter, chmod: true, processUmask: 0, maxDecompressionRatio: Infinity, maxDepth: Infinity,
+    cwd: dir, filter, chmod: true, maxDecompressionRatio: Infinity, maxDepth: Infinity,
     onwarn: (code: string, msg: string) => warnings.push(`${code}: ${msg}`),
   });
   const hasher = new Transform({
@@ -87,6 +90,10 @@ export async function unpackLayer(blobFile: string, compression: 'gzip' | 'none'
     unpack.on('finish', resolve);
     plain.pipe(hasher).pipe(unpack);
   });
+  for (const m of modes) {
+    // Before any symlink exists in the tree, so no chmod can go through one.
+    await chmod(path.join(dir, m.rel), m.mode).catch((e: Error) => warnings.push(`mode of ${m.rel}: ${e.message}`));
+  }
   await makeSpecials(dir, specials, warnings);
   const overlayReady = await makeOverlayMarkers(dir, whiteouts, opaques, specials, warnings);
   return { diffId: `sha256:${hash.digest('hex')}`, whiteouts, opaques, overlayReady, warnings };
@@ -98,7 +105,10 @@ interface Collect {
   specials: Special[];
   deferred: Set<string>;
   warnings: string[];
+  modes: { rel: string; mode: number }[];
 }
+
+const UMASK = process.umask();
 
 /** Decides for one entry: let node-tar write it (true), or record it for later (false). */
 function classify(p: string, entry: ReadEntry, c: Collect): boolean {
@@ -137,6 +147,12 @@ function classify(p: string, entry: ReadEntry, c: Collect): boolean {
       c.specials.push({ rel, kind: 'device', devType, major: entry.header.devmaj ?? 0, minor: entry.header.devmin ?? 0, ...owner });
       return false;
     }
+    case 'File':
+    case 'OldFile':
+    case 'ContiguousFile':
+    case 'Directory':
+      if (entry.mode !== undefined && (entry.mode & (UMASK | 0o7000)) !== 0) c.modes.push({ rel, mode: entry.mode & 0o7777 });
+      return true;
     default:
       return true;
   }
