@@ -46,6 +46,11 @@ process.on('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
 
+/** Registry processes this helper started that have not been stopped (tests assert 0). */
+export function runningRegistries(): number {
+  return live.size;
+}
+
 /** A free loopback TCP port (listen on 0, close). */
 export async function freePort(): Promise<number> {
   const srv = net.createServer();

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { isRetryable, NotFoundError, UnauthorizedError, UnavailableError } from '../../../src/api/errors.js';
 import { ImagePuller, RegistryTlsError } from '../../../src/agent/image/index.js';
 import { buildBusyboxImage, pushImageIndex } from '../../helpers/images.js';
-import { freePort, startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { freePort, runningRegistries, startRegistry, type TestRegistry } from '../../helpers/registry.js';
 
 const T = { timeout: 60_000 };
 
@@ -178,4 +178,8 @@ describe('bearer token auth (distribution token spec)', T, () => {
       await assert.rejects(p.pull(one.ref.replace(':1', ':3'), { auth: { username: 'bob', password: 'nope' } }), (e: Error) => e instanceof UnauthorizedError && /refused the credentials/.test(e.message));
     });
   });
+});
+
+test('no registry process left running', () => {
+  assert.equal(runningRegistries(), 0);
 });

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ImagePuller, DigestMismatchError, type PulledImage } from '../../../src/agent/image/index.js';
 import { buildBusyboxImage, buildMultiLayerImage, registryBlobPath } from '../../helpers/images.js';
-import { startRegistry, type TestRegistry } from '../../helpers/registry.js';
+import { runningRegistries, startRegistry, type TestRegistry } from '../../helpers/registry.js';
 
 const T = { timeout: 90_000 };
 
@@ -141,6 +141,17 @@ describe('layer store and rootfs', T, () => {
     assert.deepEqual(await readdir(path.join(work, 'data/tmp')), [], 'no temp files left');
   });
 
+  test('a tampered manifest is a DigestMismatchError too', T, async () => {
+    const img = await buildBusyboxImage(reg.host, 'demo/tamper-manifest', '1');
+    const file = registryBlobPath(reg.storageDir, img.digest);
+    const body = await readFile(file, 'utf8');
+    const i = body.search(/"size":\s*\d/);
+    const at = body.indexOf(':', i) + 1 + (body[body.indexOf(':', i) + 1] === ' ' ? 1 : 0);
+    const flipped = `${body.slice(0, at)}${body[at] === '9' ? '8' : '9'}${body.slice(at + 1)}`;
+    await writeFile(file, flipped);
+    await assert.rejects(puller.pull(img.ref), (err: Error) => err instanceof DigestMismatchError && err.message.includes(img.digest));
+  });
+
   test('concurrent pulls share one download per layer', T, async () => {
     const img = await buildMultiLayerImage(reg.host, 'demo/shared', '1', { randomLayers: 2, randomBytesPerLayer: 512 * 1024 });
     const proxy = await countingProxy(reg.url);
@@ -203,3 +214,7 @@ async function checkMergedTree(root: string): Promise<void> {
   assert.equal((await stat(path.join(root, 'keep/suid'))).mode & 0o7777, 0o4755);
   assert.equal((await stat(path.join(root, 'bin/busybox'))).mode & 0o777, 0o755);
 }
+
+test('no registry process left running', () => {
+  assert.equal(runningRegistries(), 0);
+});
