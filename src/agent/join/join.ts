@@ -1,0 +1,124 @@
+/**
+ * The agent's side of joining (DESIGN.md "Security"): trust the server only once its CA
+ * matches the fingerprint pinned in the join token, send a CSR with the token, keep the
+ * short-lived node certificate that comes back (DATA_DIR/node-credentials.json, mode 0600),
+ * and renew it with the certificate itself before it expires.
+ *
+ *   token -> GET /api/v1/join/ca (unverified TLS) -> sha256(CA) == token's fingerprint?
+ *         -> POST /api/v1/join {token, node, csr} (TLS verified by that CA) -> certificate
+ *   later: POST /api/v1/join/renew {csr} over mTLS -> new certificate
+ */
+import { createHash, X509Certificate } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { errorFromJSON, UnauthorizedError, UnavailableError } from '../../api/errors.js';
+import { createNodeCsr } from '../../server/pki/csr.js';
+import { parseJoinToken } from '../../server/join/token.js';
+
+/** What a joined node keeps: its key never leaves the node. */
+export interface NodeCredentials {
+  server: string;
+  nodeName: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+}
+
+const CREDENTIALS_FILE = 'node-credentials.json';
+
+interface RequestOpts {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+}
+
+/** One HTTPS request with a JSON (or text) answer; network failures are UnavailableError. */
+export function requestJson<T>(url: string, method: string, body: unknown, o: RequestOpts): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const req = https.request(url, {
+      method,
+      ca: o.ca, cert: o.cert, key: o.key,
+      rejectUnauthorized: o.insecure !== true,
+      headers: data !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {},
+      timeout: 15_000,
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          return reject(new UnavailableError(`${method} ${url}: answer is not JSON (status ${res.statusCode})`));
+        }
+        if ((res.statusCode ?? 500) >= 400) return reject(errorFromJSON(parsed as { code?: string; message?: string }));
+        resolve(parsed as T);
+      });
+    });
+    req.on('timeout', () => req.destroy(new UnavailableError(`${method} ${url}: no answer within 15 s`)));
+    req.on('error', (err) => reject(err instanceof UnavailableError ? err : new UnavailableError(`cannot reach ${url}: ${err.message}`)));
+    req.end(data);
+  });
+}
+
+/** Lowercase hex SHA-256 of a PEM certificate's DER. */
+export function pemFingerprint(pem: string): string {
+  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+}
+
+/** Loads the saved credentials of an earlier join, when they are for this server and still valid. */
+export async function loadCredentials(dataDir: string, server: string): Promise<NodeCredentials | undefined> {
+  try {
+    const c = JSON.parse(await fs.readFile(path.join(dataDir, CREDENTIALS_FILE), 'utf8')) as NodeCredentials;
+    if (c.server !== server) return undefined;
+    if (new X509Certificate(c.certPem).validToDate.getTime() <= Date.now()) return undefined;
+    return c;
+  } catch {
+    return undefined;
+  }
+}
+
+async function saveCredentials(dataDir: string, c: NodeCredentials): Promise<void> {
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, CREDENTIALS_FILE);
+  await fs.writeFile(`${file}.tmp`, JSON.stringify(c, null, 2), { mode: 0o600 });
+  await fs.rename(`${file}.tmp`, file);
+}
+
+/** Joins with a token (or reuses valid saved credentials); see the file comment. */
+export async function joinCluster(opts: { server: string; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
+  const parsed = parseJoinToken(opts.token);
+  const saved = await loadCredentials(opts.dataDir, opts.server);
+  if (saved !== undefined && saved.nodeName === opts.nodeName && pemFingerprint(saved.caPem) === parsed.caFingerprint) return saved;
+  const { ca } = await requestJson<{ ca: string }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
+  const got = pemFingerprint(ca);
+  if (got !== parsed.caFingerprint) {
+    throw new UnauthorizedError(`the server at ${opts.server} is not the cluster this token is for: its CA is sha256 ${got}, the token expects ${parsed.caFingerprint}`);
+  }
+  const csr = await createNodeCsr(opts.nodeName);
+  const { certificate } = await requestJson<{ certificate: string }>(`${opts.server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
+  const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: ca, certPem: certificate, keyPem: csr.keyPem };
+  await saveCredentials(opts.dataDir, creds);
+  return creds;
+}
+
+/** Gets a fresh certificate (new key) with the current one; saves and returns the new credentials. */
+export async function renewCredentials(c: NodeCredentials, dataDir: string): Promise<NodeCredentials> {
+  const csr = await createNodeCsr(c.nodeName);
+  const { certificate } = await requestJson<{ certificate: string }>(`${c.server}/api/v1/join/renew`, 'POST', { csr: csr.csrPem }, { ca: c.caPem, cert: c.certPem, key: c.keyPem });
+  const next: NodeCredentials = { ...c, certPem: certificate, keyPem: csr.keyPem };
+  await saveCredentials(dataDir, next);
+  return next;
+}
+
+/** When to renew: at two thirds of the certificate's lifetime. */
+export function renewDelayMs(certPem: string, now = Date.now()): number {
+  const cert = new X509Certificate(certPem);
+  const from = cert.validFromDate.getTime();
+  const to = cert.validToDate.getTime();
+  return Math.max(1_000, from + ((to - from) * 2) / 3 - now);
+}
