@@ -75,7 +75,7 @@ export async function loadCredentials(dataDir: string, server: string): Promise<
   try {
     const c = JSON.parse(await fs.readFile(path.join(dataDir, CREDENTIALS_FILE), 'utf8')) as NodeCredentials;
     if (c.server !== server) return undefined;
-    if (new X509Certificate(c.certPem).validToDate.getTime() <= Date.now()) return undefined;
+    if (Date.parse(new X509Certificate(c.certPem).validTo) <= Date.now()) return undefined;
     return c;
   } catch {
     return undefined;
@@ -118,7 +118,7 @@ export async function renewCredentials(c: NodeCredentials, dataDir: string): Pro
 /** When to renew: at two thirds of the certificate's lifetime. */
 export function renewDelayMs(certPem: string, now = Date.now()): number {
   const cert = new X509Certificate(certPem);
-  const from = cert.validFromDate.getTime();
-  const to = cert.validToDate.getTime();
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
   return Math.max(1_000, from + ((to - from) * 2) / 3 - now);
 }
