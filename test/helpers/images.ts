@@ -184,8 +184,9 @@ interface IndexJson {
 }
 
 /**
- * Pushes an OCI image index with linux/arm64 first and linux/amd64 second; each image has
- * env ARCH=<arch> and /arch. Returns the index digest and each platform manifest's digest.
+ * Pushes an OCI image index (or, with format 'v2s2', a Docker manifest list) with linux/arm64
+ * first and linux/amd64 second; each image has env ARCH=<arch> and /arch. Returns the index
+ * digest and each platform manifest's digest as pushed.
  */
 export async function pushImageIndex(registryHost: string, repo: string, tag: string, opts: ImageOptions = {}): Promise<PushedImage & { amd64Digest: string; arm64Digest: string }> {
   const layout = await Layout.create();
@@ -221,7 +222,11 @@ export async function pushImageIndex(registryHost: string, repo: string, tag: st
     });
     await writeFile(indexFile, JSON.stringify(top));
     const pushed = await layout.push('multi', registryHost, repo, tag, opts, true);
-    return { ...pushed, amd64Digest: amd.digest, arm64Digest: arm.digest };
+    // skopeo may convert (--format v2s2 makes a Docker manifest list): read back what was pushed.
+    const args = ['inspect', '--raw', '--tls-verify=false', ...(opts.creds ? ['--creds', `${opts.creds.user}:${opts.creds.password}`] : []), `docker://${pushed.ref}`];
+    const list = JSON.parse((await run('skopeo', args)).stdout) as { manifests: { digest: string; platform: { architecture: string } }[] };
+    const digestOf = (arch: string): string => list.manifests.find((m) => m.platform.architecture === arch)?.digest ?? '';
+    return { ...pushed, amd64Digest: digestOf('amd64'), arm64Digest: digestOf('arm64') };
   } finally {
     await layout.dispose();
   }

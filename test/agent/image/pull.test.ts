@@ -91,6 +91,17 @@ describe('plain HTTP registry, anonymous', T, () => {
     });
   });
 
+  test('a Docker manifest list chooses linux/amd64 too', T, async () => {
+    const list = await pushImageIndex(reg.host, 'demo/list', '1', { format: 'v2s2' });
+    await withPuller(async (p) => {
+      const a = await p.pull(list.ref);
+      assert.equal(a.digest, list.digest);
+      assert.equal(a.manifestDigest, list.amd64Digest);
+      assert.ok(a.config.Env?.includes('ARCH=amd64'));
+      assert.equal(a.layers[0]?.mediaType, 'application/vnd.docker.image.rootfs.diff.tar.gzip');
+    });
+  });
+
   test('tag not found is a NotFoundError naming the reference', T, async () => {
     await withPuller(async (p) => {
       await assert.rejects(p.pull(`${reg.host}/demo/x:nope`), (err: Error) => {
