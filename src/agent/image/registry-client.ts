@@ -64,7 +64,10 @@ export class RegistryClient {
   async headManifest(repo: string, reference: string, what: string): Promise<string | undefined> {
     const res = await this.send(repo, 'HEAD', `/v2/${repo}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT }, what);
     res.resume();
-    if (res.statusCode !== 200) throw await errorFor(res, 'manifest unknown', what);
+    const status = res.statusCode ?? 0;
+    // Some registries refuse HEAD (405 and the like): then the GET that follows decides.
+    if (status !== 200 && (status === 404 || status === 403 || status === 429 || status >= 500)) throw await errorFor(res, 'manifest unknown', what);
+    if (status !== 200) return undefined;
     const d = res.headers['docker-content-digest'];
     return typeof d === 'string' && /^sha256:[a-f0-9]{64}$/.test(d) ? d : undefined;
   }
