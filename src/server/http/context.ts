@@ -48,13 +48,13 @@ export function keyFor(r: ApiRequest, bodyNamespace?: unknown): ObjectKey {
   return { kind: r.kind, namespace: namespaceOf(r.kind, r.url, bodyNamespace), name: r.name ?? '' };
 }
 
-/** `?revision=N` as an expected revision; undefined when absent or 0. */
+/** `?revision=N` (0 allowed: a watch from the beginning); undefined when absent. */
 export function revisionParam(url: URL, name = 'revision'): number | undefined {
   const v = url.searchParams.get(name);
   if (v === null || v === '') return undefined;
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new BadRequestError(`${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return n === 0 ? undefined : n;
+  return n;
 }
 
 /** Parses `app=web,tier=x` (also `app==web`). */
@@ -67,6 +67,12 @@ export function parseLabelSelector(s: string | null): LabelSelector | undefined 
     sel[m[1] as string] = m[2] as string;
   }
   return sel;
+}
+
+/** `?revision=N` as an expected revision: undefined when absent or 0 (unconditional). */
+export function expectedRevisionParam(url: URL): number | undefined {
+  const n = revisionParam(url);
+  return n === 0 ? undefined : n;
 }
 
 /** Runs the admission hooks in order. */

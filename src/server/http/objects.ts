@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../../api/errors.js';
 import type { ApiObject } from '../../api/object.js';
 import { specEqual, validateObject, validateStatus } from '../../api/validate/index.js';
-import { admit, decodeAll, keyFor, namespaceOf, parseLabelSelector, revisionParam, type ApiContext, type ApiRequest } from './context.js';
+import { admit, decodeAll, keyFor, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
 import { readJsonBody, sendJson } from './respond.js';
 
 /** Unconditional writes retry this often when another writer slips in between read and write. */
@@ -123,7 +123,7 @@ export async function updateStatus(ctx: ApiContext, r: ApiRequest): Promise<void
 export async function deleteObject(ctx: ApiContext, r: ApiRequest): Promise<void> {
   const key = keyFor(r);
   await ctx.authorizer.authorize(r.identity, { verb: 'delete', kind: key.kind, namespace: key.namespace, name: key.name });
-  const expected = revisionParam(r.url);
+  const expected = expectedRevisionParam(r.url);
   if (ctx.admission.length > 0) {
     const cur = await ctx.store.get(key);
     if (cur === undefined) throw notFound(key.kind, key.namespace, key.name);
@@ -168,7 +168,7 @@ function bodyWithKind(body: unknown, r: ApiRequest): RawBody {
 
 /** `?revision=N` when present (0: unconditional, even if the body carries one), else body.metadata.revision. */
 function expectedRevision(url: URL, raw: RawBody): number | undefined {
-  return url.searchParams.has('revision') ? revisionParam(url) : bodyRevision(raw);
+  return url.searchParams.has('revision') ? expectedRevisionParam(url) : bodyRevision(raw);
 }
 
 function bodyRevision(raw: RawBody): number | undefined {

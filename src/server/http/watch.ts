@@ -68,7 +68,7 @@ class WatchStream {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly ctx: ApiContext, private readonly res: ServerResponse, from: number) {
+  constructor(private readonly ctx: ApiContext, private readonly res: ServerResponse, private readonly from: number) {
     this.lastRevision = from;
   }
 
@@ -117,7 +117,8 @@ class WatchStream {
     }
     this.res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
     this.opened = true;
-    this.res.write(`${JSON.stringify({ type: 'bookmark', revision: this.lastRevision })}\n`);
+    // The first line names where the stream starts (events buffered during the hold follow it).
+    this.res.write(`${JSON.stringify({ type: 'bookmark', revision: this.from })}\n`);
     for (const line of this.pending) this.res.write(line);
     this.pending = [];
     this.timer = setInterval(() => this.write(JSON.stringify({ type: 'bookmark', revision: this.lastRevision })), bookmarkMs);
