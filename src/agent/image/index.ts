@@ -3,7 +3,7 @@
  * See README.md for the flow.
  */
 export { ImagePuller, type ImagePullerOptions, type PullOptions, type PulledImage } from './puller.js';
-export { prepareRootfs, type PreparedRootfs, type PrepareRootfsOptions } from './rootfs.js';
+export { releaseRootfsDir, prepareRootfs, type PreparedRootfs, type PrepareRootfsOptions } from './rootfs.js';
 export { LayerStore, type ImageRecord, type LayerRecord, type GcResult } from './layer-store.js';
 export { RegistryClient, type RegistryClientOptions } from './registry-client.js';
 export { parseReference, formatReference, type ImageReference } from './reference.js';

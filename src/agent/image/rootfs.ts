@@ -87,6 +87,11 @@ async function copyLayers(layers: LayerRecord[], rootfs: string): Promise<void> 
   }
 }
 
+/** Unmounts and removes a root filesystem prepared earlier in `dir`, e.g. by an agent before a restart. */
+export async function releaseRootfsDir(dir: string): Promise<void> {
+  await teardown(dir, path.join(dir, 'rootfs'), true);
+}
+
 async function isMounted(target: string): Promise<boolean> {
   const mounts = await readFile('/proc/self/mountinfo', 'utf8');
   return mounts.split('\n').some((line) => line.split(' ')[4] === target);
