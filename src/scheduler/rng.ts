@@ -1,0 +1,35 @@
+/**
+ * Seeded randomness for the scheduler (STYLE.md 6): every random choice for a task comes from a
+ * generator seeded with that task's id, so the same input always gives the same placements and a
+ * test can replay any decision.
+ */
+
+/** FNV-1a, 32 bits: a fast, well-mixed hash of a string (not for security). */
+export function hash32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/** A uniform generator in [0, 1): mulberry32, tiny and good enough for tie-breaks and sampling. */
+export type Random = () => number;
+
+/** A generator seeded from a string (the task id, optionally mixed with a caller's seed). */
+export function seededRandom(seed: string): Random {
+  let a = hash32(seed);
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** An integer in [0, n): for random offsets and reservoir tie-breaks. */
+export function randomInt(rng: Random, n: number): number {
+  return Math.floor(rng() * n);
+}

@@ -1,0 +1,182 @@
+/**
+ * The Scheduler: keeps the cluster index between calls and places pending tasks in batches.
+ *
+ *   pending ─ sort (oldest first) ─ batch by service generation (or pinned node)
+ *     batch ─ compile spec ─ candidates from the label index ─ static filters + fits now
+ *           ─ spread tree ─ per task: group, node, commit ─ placements
+ *                                     └ none left: count rejections over all nodes ─ unplaced
+ *
+ * Pure apart from its own index: no I/O, the clock and seeds come in through the options.
+ */
+import type { NodeObject, Service, Task } from '../api/kinds.js';
+import { TERMINAL_TASK_STATES } from '../api/kinds.js';
+import { compileSpec, holdOf, serviceKey, taskId } from './compile.js';
+import { ClusterIndex } from './cluster.js';
+import { countRejections, fits, formatReason, passesStatic, type FilterContext } from './filters.js';
+import { seededRandom } from './rng.js';
+import { staticScore } from './scorers.js';
+import { SpreadTree } from './spread.js';
+import type { ClusterState, NodeInfo, NodeUsage, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
+
+/** Default number of feasible nodes scored per task inside its spread group. */
+export const DEFAULT_SCORE_LIMIT = 32;
+
+function byAge(a: Task, b: Task): number {
+  const x = a.metadata.creationTimestamp ?? '';
+  const y = b.metadata.creationTimestamp ?? '';
+  if (x !== y) return x < y ? -1 : 1;
+  const p = taskId(a);
+  const q = taskId(b);
+  return p < q ? -1 : p > q ? 1 : 0;
+}
+
+function batchKey(t: Task): string {
+  if (t.spec.node !== '') return `pin\u0000${taskId(t)}`;
+  return `${serviceKey(t)}\u0000${t.spec.serviceGeneration}`;
+}
+
+/** Incremental scheduler: feed it node and task events, ask it to place pending tasks. */
+export class Scheduler {
+  private readonly index = new ClusterIndex();
+
+  constructor(private readonly options: SchedulerOptions = {}) {}
+
+  /** A scheduler loaded with a whole cluster state. */
+  static fromState(state: ClusterState, options: SchedulerOptions = {}): Scheduler {
+    const s = new Scheduler(options);
+    for (const n of state.nodes) s.upsertNode(n);
+    for (const t of state.tasks) s.observeTask(t);
+    return s;
+  }
+
+  /** A node appeared or changed (labels, taints, availability, state, allocatable). */
+  upsertNode(n: NodeObject): void {
+    this.index.upsertNode(n);
+  }
+
+  /** A node was deleted. */
+  removeNode(name: string): void {
+    this.index.removeNode(name);
+  }
+
+  /**
+   * A task changed (feed every watch event in; idempotent): a task assigned or beyond holds
+   * resources on `spec.node`; a terminal one holds nothing. A task still new or pending is left
+   * alone, whether or not it names a node: it is what `schedule` places (a preset node pins it),
+   * and it must not undo a placement this scheduler made whose write has not landed yet.
+   */
+  observeTask(t: Task): void {
+    // A task without a status that names a node is taken as placed (plain ClusterState input).
+    const state = t.status?.state ?? (t.spec.node === '' ? 'new' : 'assigned');
+    if (TERMINAL_TASK_STATES.has(state)) this.taskEnded(taskId(t));
+    else if (state !== 'new' && state !== 'pending' && t.spec.node !== '') this.taskPlaced(t);
+  }
+
+  /** Records a task on its node (`spec.node`). Moving it to another node is allowed. */
+  taskPlaced(t: Task): void {
+    const h = holdOf(t);
+    const old = this.index.holdOf(taskId(t));
+    if (old !== undefined && old.node === h.node) return;
+    this.index.hold(taskId(t), h);
+  }
+
+  /**
+   * A task ended or was deleted (by id, `namespace/name`): its resources are free again. Also
+   * call it when writing a placement this scheduler returned failed.
+   */
+  taskEnded(id: string): void {
+    this.index.release(id);
+  }
+
+  /** What a node has in use, for tests and `describe node`. */
+  usageOf(node: string): Readonly<NodeUsage> | undefined {
+    return this.index.usageOf(node);
+  }
+
+  /**
+   * Places pending tasks and records the placements in the index (as if observed), so the next
+   * call sees them. A pending task the index already holds gets its recorded node again.
+   */
+  schedule(pending: readonly Task[], opts: ScheduleOptions = {}): ScheduleResult {
+    const ctx: FilterContext = { nowMs: opts.now ?? Date.now(), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
+    const seed = opts.seed === undefined ? undefined : String(opts.seed);
+    const result: ScheduleResult = { placements: [], unplaced: [] };
+    const batches = new Map<string, Task[]>();
+    for (const t of [...pending].sort(byAge)) {
+      const held = this.index.holdOf(taskId(t));
+      if (held !== undefined) {
+        result.placements.push({ task: taskId(t), node: held.node });
+        continue;
+      }
+      const k = batchKey(t);
+      const b = batches.get(k);
+      if (b === undefined) batches.set(k, [t]);
+      else b.push(t);
+    }
+    for (const batch of batches.values()) this.placeBatch(batch, ctx, seed, result);
+    return result;
+  }
+
+  private placeBatch(batch: Task[], ctx: FilterContext, seed: string | undefined, out: ScheduleResult): void {
+    const first = batch[0] as Task;
+    let spec: PlacementSpec;
+    try {
+      spec = compileSpec(serviceKey(first), first.spec.template);
+    } catch (e) {
+      const reason = `invalid placement: ${e instanceof Error ? e.message : String(e)}`;
+      for (const t of batch) out.unplaced.push({ task: taskId(t), reason, counts: {} });
+      return;
+    }
+    const pinned = first.spec.node === '' ? undefined : first.spec.node;
+    const pool: Iterable<NodeInfo> = pinned === undefined ? this.index.candidates(spec) : [this.index.nodes.get(pinned)].filter((n): n is NodeInfo => n !== undefined);
+    const eligible: { node: NodeInfo; fixedScore: number }[] = [];
+    let scoreVaries = false;
+    for (const node of pool) {
+      if (!passesStatic(node, spec, ctx) || !fits(node, spec)) continue;
+      const fixedScore = staticScore(node, spec);
+      if (fixedScore !== 0) scoreVaries = true;
+      eligible.push({ node, fixedScore });
+    }
+    const tree = new SpreadTree(spec, eligible, this.index.nodesOfService(spec.service), this.index.nodes);
+    const strategy = spec.strategy ?? this.options.defaultStrategy ?? 'spread';
+    // Preferences must be seen to be honoured: with affinity or soft taints in play, score every node.
+    const configured = this.options.scoreLimit ?? DEFAULT_SCORE_LIMIT;
+    const limit = scoreVaries || configured <= 0 ? Infinity : configured;
+    let failure: Omit<Unplaced, 'task'> | undefined;
+    for (const t of batch) {
+      const id = taskId(t);
+      const c = failure === undefined ? tree.pick(seededRandom(seed === undefined ? id : `${seed}\u0000${id}`), strategy, limit) : undefined;
+      if (c === undefined) {
+        failure ??= this.explain(spec, pinned, ctx);
+        out.unplaced.push({ task: id, ...failure });
+        continue;
+      }
+      this.index.hold(id, { node: c.node.name, service: spec.service, cpuMillis: spec.cpuMillis, memoryBytes: spec.memoryBytes, pids: spec.pids, ports: spec.ports });
+      tree.commit(c);
+      out.placements.push({ task: id, node: c.node.name });
+    }
+  }
+
+  /** Why no node can take the spec: every filter's rejections over every node (or the pinned one). */
+  private explain(spec: PlacementSpec, pinned: string | undefined, ctx: FilterContext): Omit<Unplaced, 'task'> {
+    if (pinned !== undefined && !this.index.nodes.has(pinned)) return { reason: `node ${pinned} does not exist`, counts: {} };
+    const nodes = pinned === undefined ? [...this.index.nodes.values()] : [this.index.nodes.get(pinned) as NodeInfo];
+    const rejections = countRejections(nodes, spec, ctx);
+    const counts: Record<string, number> = {};
+    for (const [why, e] of rejections) counts[why] = e.count;
+    return { reason: formatReason(nodes.length, rejections), counts };
+  }
+
+  /**
+   * For a global service: the nodes that may run one of its tasks (ready, active, constraints,
+   * taints, required affinity), sorted by name. Resources are not checked here: a task that does
+   * not fit stays pending with a reason, as in Swarm.
+   */
+  eligibleNodes(service: Service, opts: ScheduleOptions = {}): string[] {
+    const spec = compileSpec(`${service.metadata.namespace}/${service.metadata.name}`, service.spec);
+    const ctx: FilterContext = { nowMs: opts.now ?? Date.now(), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
+    const out: string[] = [];
+    for (const node of this.index.candidates(spec)) if (passesStatic(node, spec, ctx)) out.push(node.name);
+    return out.sort();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The scorers that rank feasible nodes once spread has chosen where to look (spread.ts ranks
+ * label groups, then nodes by how many tasks of the service they hold). Higher is better.
+ *
+ *   strategy        0..100   spread: least allocated after placing; binpack: most allocated
+ *   affinity        sum of the weights of the preferred affinity terms the node matches
+ *   taint penalty   -100 per PreferNoSchedule taint the task does not tolerate
+ */
+import { matchConstraint } from '../api/constraint.js';
+import { tolerates } from './filters.js';
+import type { NodeInfo, PlacementSpec, Strategy } from './types.js';
+
+/** Points one untolerated PreferNoSchedule taint takes away: more than any strategy score gives. */
+export const PREFER_NO_SCHEDULE_PENALTY = 100;
+
+function fraction(used: number, cap: number): number | undefined {
+  if (!Number.isFinite(cap) || cap <= 0) return undefined;
+  return Math.min(1, used / cap);
+}
+
+/**
+ * How full the node would be with one more task of the spec, 0..1, averaged over the dimensions
+ * the node bounds (CPU, memory). A node that bounds nothing counts as empty.
+ */
+export function allocatedAfter(node: NodeInfo, spec: PlacementSpec): number {
+  const c = fraction(node.usage.cpuMillis + spec.cpuMillis, node.cpuMillis);
+  const m = fraction(node.usage.memoryBytes + spec.memoryBytes, node.memoryBytes);
+  if (c === undefined && m === undefined) return 0;
+  if (c === undefined) return m as number;
+  if (m === undefined) return c;
+  return (c + m) / 2;
+}
+
+/** Strategy score: `spread` prefers the least allocated node, `binpack` the most allocated. */
+export function strategyScore(node: NodeInfo, spec: PlacementSpec, strategy: Strategy): number {
+  const a = allocatedAfter(node, spec);
+  return Math.round((strategy === 'binpack' ? a : 1 - a) * 100);
+}
+
+/** Preferred node affinity: the weights of the terms the node matches. */
+export function affinityScore(node: NodeInfo, spec: PlacementSpec): number {
+  let s = 0;
+  for (const t of spec.affinityPreferred) if (matchConstraint(t.constraint, node)) s += t.weight;
+  return s;
+}
+
+/** PreferNoSchedule taints the task does not tolerate lower the score; they never filter. */
+export function taintPenalty(node: NodeInfo, spec: PlacementSpec): number {
+  let s = 0;
+  for (const taint of node.taints) {
+    if (taint.effect !== 'PreferNoSchedule') continue;
+    if (!spec.tolerations.some((t) => tolerates(t, taint))) s -= PREFER_NO_SCHEDULE_PENALTY;
+  }
+  return s;
+}
+
+/** The part of the score that does not change during a batch (computed once per node). */
+export function staticScore(node: NodeInfo, spec: PlacementSpec): number {
+  return affinityScore(node, spec) + taintPenalty(node, spec);
+}
