@@ -43,6 +43,11 @@ export class ApiClient implements Store {
     this.transport = new HttpsTransport(config, opts);
   }
 
+  /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */
+  setClientCertificate(certPem: string, keyPem: string): void {
+    this.transport.setClientCertificate(certPem, keyPem);
+  }
+
   /** A client from a config file (see loadClientConfig for where it looks). */
   static fromConfigFile(path?: string, opts?: ApiClientOptions): ApiClient {
     return new ApiClient(loadClientConfig(path), opts);

@@ -19,13 +19,17 @@ export interface TransportOptions {
 /** A JSON-over-HTTPS connection pool to one server. */
 export class HttpsTransport {
   readonly base: URL;
-  private readonly agent: https.Agent;
+  private agent: https.Agent;
+  private readonly maxSockets: number;
+  private readonly ca: string;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
 
   constructor(config: ClientConfig, opts: TransportOptions = {}) {
     this.base = new URL(config.server);
-    this.agent = new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 64, ca: config.ca, cert: config.cert, key: config.key });
+    this.maxSockets = opts.maxSockets ?? 64;
+    this.ca = config.ca;
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: this.maxSockets, ca: config.ca, cert: config.cert, key: config.key });
     this.headers = config.token !== undefined ? { authorization: `Bearer ${config.token}` } : {};
     this.timeoutMs = opts.timeoutMs ?? 30_000;
   }
@@ -51,6 +55,16 @@ export class HttpsTransport {
     const res = await this.send('GET', path, undefined, { headersTimeoutMs: this.timeoutMs, signal });
     if ((res.statusCode ?? 500) >= 400) throw errorFromResponse(res, await readAll(res));
     return res;
+  }
+
+  /**
+   * Switches to a renewed client certificate: new requests use it; requests and watches in
+   * flight finish on their old connections.
+   */
+  setClientCertificate(certPem: string, keyPem: string): void {
+    const old = this.agent;
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: this.maxSockets, ca: this.ca, cert: certPem, key: keyPem });
+    setTimeout(() => old.destroy(), 60_000).unref();
   }
 
   /** Closes pooled sockets. */

@@ -1,0 +1,125 @@
+/**
+ * `flotilla agent` as a function: join (token -> node certificate), register the Node, heartbeat,
+ * renew the certificate before it expires, and run the assigned tasks with runc.
+ *
+ *   joinCluster -> ApiClient (mTLS) -> registerNode -> heartbeats
+ *              -> RuncRuntime + ImagePuller + hooks -> TaskSupervisor (adopts running containers)
+ *   stop(): supervisor -> heartbeats -> renewal -> client; containers keep running (adopted on restart)
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { ApiClient } from '../client/index.js';
+import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
+import { ImagePuller } from './image/index.js';
+import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
+import { registerNode, startHeartbeats } from './node/registration.js';
+import { RuncRuntime } from './runtime/runc/runc-runtime.js';
+import { PullerTaskImages } from './tasks/images.js';
+import type { TaskHook } from './tasks/hooks.js';
+import { TaskSupervisor } from './tasks/supervisor.js';
+import type { ContainerRuntime } from './runtime/runtime.js';
+import { TaskNetwork } from './network/task-network.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** Options of runAgent (the `flotilla agent` flags and what `up` and tests pass in). */
+export interface RunAgentOptions {
+  server: string;
+  token: string;
+  dataDir: string;
+  /** Default: the host name. */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Override of the machine's figures (hollow nodes, tests). */
+  capacity?: { cpu?: string; memory?: string };
+  /** Address other nodes and the server reach this agent at. */
+  address?: string;
+  heartbeatMs?: number;
+  /** Subnet of this node's tasks (default 10.88.0.0/16; the server hands them out later). */
+  subnet?: string;
+  /** Replaces the default hooks (the CNI network); tests and hollow nodes. */
+  hooks?: TaskHook[];
+  /** Replaces runc (hollow nodes only). */
+  runtime?: ContainerRuntime;
+  log?: (line: string) => void;
+}
+
+/** A running agent. */
+export interface RunningAgent extends Disposable {
+  nodeName: string;
+  client: ApiClient;
+  runtime: ContainerRuntime;
+  credentials(): NodeCredentials;
+}
+
+/** Starts an agent; rejects with everything stopped when it cannot join or register. */
+export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const nodeName = opts.name ?? os.hostname().toLowerCase();
+  const dataDir = path.resolve(opts.dataDir);
+  await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const stack = new DisposableStack();
+  try {
+    let creds = await joinCluster({ server: opts.server, token: opts.token, nodeName, dataDir });
+    const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
+    stack.add({ stop: () => client.close() });
+    stack.add(startRenewal(() => creds, async (next) => { creds = next; client.setClientCertificate(next.certPem, next.keyPem); }, dataDir, log));
+    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address: opts.address ?? '127.0.0.1' };
+    const node = await registerNode(client, identity, AGENT_VERSION);
+    stack.add(startHeartbeats(client, node, identity, AGENT_VERSION, opts.heartbeatMs ?? 2_000, log));
+    const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
+    if (runtime instanceof RuncRuntime) stack.add(runtime.background);
+    const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, log })];
+    const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
+    if (network !== undefined) {
+      const live = new Set((await runtime.list()).map((c) => c.id));
+      const cleaned = await network.gc(live);
+      if (cleaned.containers.length > 0) log(`network: cleaned up ${cleaned.containers.length} stale container network(s)`);
+    }
+    const puller = new ImagePuller({ dataDir: path.join(dataDir, 'images'), log });
+    stack.add({ stop: () => puller.stop() });
+    const supervisor = new TaskSupervisor({
+      nodeName, store: client, status: client, runtime, hooks,
+      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
+      logDir: path.join(dataDir, 'logs'), log,
+    });
+    await supervisor.start();
+    stack.add(supervisor);
+    log(`flotilla agent ${nodeName} ready (server ${opts.server})`);
+    return { nodeName, client, runtime, credentials: () => creds, stop: () => stack.stop() };
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Renews the node certificate at two thirds of its life, retrying every 10 s on failure. */
+function startRenewal(current: () => NodeCredentials, apply: (c: NodeCredentials) => Promise<void>, dataDir: string, log: (l: string) => void): Disposable {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let inFlight: Promise<void> = Promise.resolve();
+  const schedule = (ms: number): void => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      inFlight = (async () => {
+        try {
+          const next = await renewCredentials(current(), dataDir);
+          await apply(next);
+          log(`node certificate renewed; valid until ${new Date(Date.now() + renewDelayMs(next.certPem) * 1.5).toISOString()}`);
+          schedule(renewDelayMs(next.certPem));
+        } catch (err) {
+          log(`certificate renewal failed (retrying in 10 s): ${(err as Error).message}`);
+          schedule(10_000);
+        }
+      })();
+    }, ms);
+    timer.unref();
+  };
+  schedule(renewDelayMs(current().certPem));
+  return disposable(async () => {
+    stopped = true;
+    if (timer !== undefined) clearTimeout(timer);
+    await inFlight;
+  });
+}

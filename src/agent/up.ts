@@ -1,0 +1,48 @@
+/**
+ * `flotilla up`: the server and one agent in one process on this machine, on the embedded
+ * store: the default a new user starts with. The agent joins like any other (a join token,
+ * a CSR, mTLS), only the token never leaves the process.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { DisposableStack, type Disposable } from '../lifecycle.js';
+import { newJoinToken } from '../server/join/token.js';
+import { runServer, type RunningServer } from '../server/run.js';
+import { runAgent, type RunAgentOptions, type RunningAgent } from './run.js';
+
+/** Options of `flotilla up`. */
+export interface RunUpOptions {
+  dataDir: string;
+  listen: string;
+  nodeName?: string;
+  labels?: Record<string, string>;
+  hooks?: RunAgentOptions['hooks'];
+  log?: (line: string) => void;
+}
+
+/** The running pair. */
+export interface RunningUp extends Disposable {
+  server: RunningServer;
+  agent: RunningAgent;
+}
+
+/** Starts server, then agent; prints one line containing `ready` once both answer. */
+export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const stack = new DisposableStack();
+  try {
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', log: () => undefined }));
+    const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
+    await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
+    const agent = stack.add(await runAgent({
+      server: server.url, token, dataDir: path.join(opts.dataDir, 'agent'),
+      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks,
+      log: (l) => { if (!/ready/.test(l)) log(l); },
+    }));
+    log(`flotilla up ready at ${server.url}: node ${agent.nodeName}, admin config ${server.adminConfigPath}`);
+    return { server, agent, stop: () => stack.stop() };
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
