@@ -14,6 +14,8 @@ export interface StoreChoice {
   store: 'sqlite' | 'etcd';
   dataDir: string;
   etcdEndpoints?: string[];
+  /** SQLite durability: `full` (default) fsyncs every commit; `normal` survives a crash of the process, not of the machine. */
+  sqliteSynchronous?: 'full' | 'normal';
 }
 
 /** File name of the embedded store inside the data dir. */
@@ -21,7 +23,7 @@ export const SQLITE_FILE = 'state.db';
 
 /** Opens the store and waits until it answers; rejects only on `signal` abort or bad options. */
 export async function openStore(choice: StoreChoice, signal?: AbortSignal): Promise<Store> {
-  if (choice.store === 'sqlite') return openSqliteStore({ path: path.join(choice.dataDir, SQLITE_FILE) });
+  if (choice.store === 'sqlite') return openSqliteStore({ path: path.join(choice.dataDir, SQLITE_FILE), synchronous: choice.sqliteSynchronous ?? 'full' });
   const endpoints = choice.etcdEndpoints ?? [];
   if (endpoints.length === 0) throw new Error('--store etcd needs --etcd-endpoints URL[,URL...]');
   const store = openEtcdStore({ endpoints });

@@ -30,6 +30,8 @@ export interface RunServerOptions {
   listen: string;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string[];
+  /** SQLite durability (default `full`: every acknowledged write is fsynced). */
+  sqliteSynchronous?: 'full' | 'normal';
   /** Extra SANs for the server certificate (public IPs, DNS names). */
   extraSans?: string[];
   /** Extra loops to start once the store is open (tests, `flotilla up` adding its agent). */
@@ -88,7 +90,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const admin = await ensureAdminToken(dataDir);
     const tokens = new TokenAuthenticator();
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
-    const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints }, opts.signal);
+    const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
     for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir }));
     const ctx: ApiContext = {

@@ -1,0 +1,152 @@
+/**
+ * API benchmark: mutating requests per second and latency through HTTPS on SQLite.
+ *
+ *   node --import tsx bench/api.ts [--seconds 10] [--clients 16] [--rate 1000] [--rate-seconds 5] [--sync full|normal]
+ *
+ * 1. closed loop: `--clients` concurrent keep-alive clients, each cycling
+ *    create Service -> update spec -> update status -> delete, for `--seconds`;
+ * 2. fixed rate: `--rate` creates per second for `--rate-seconds`, open loop (latency measured
+ *    from the scheduled send time, so a stalled server cannot hide its queue).
+ *
+ * The server runs in a child process (its own event loop, as in production) on 127.0.0.1:0 with
+ * a temp data dir; everything is removed at the end. Loopback only; bounded in time.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { ApiObject } from '../src/api/object.js';
+import { ApiClient, loadClientConfig } from '../src/client/index.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '16' },
+    rate: { type: 'string', default: '1000' },
+    'rate-seconds': { type: 'string', default: '5' },
+    sync: { type: 'string', default: 'full' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const CLIENTS = Number(values.clients);
+const RATE = Number(values.rate);
+const RATE_SECONDS = Number(values['rate-seconds']);
+const SYNC = values.sync === 'normal' ? 'normal' : 'full';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+function report(label: string, lat: number[], elapsedMs: number, errors: number): void {
+  const s = [...lat].sort((a, b) => a - b);
+  const rps = (lat.length / elapsedMs) * 1000;
+  console.log(`${label}: ${lat.length} requests in ${(elapsedMs / 1000).toFixed(1)} s = ${rps.toFixed(0)} req/s; latency p50 ${percentile(s, 50).toFixed(1)} ms, p99 ${percentile(s, 99).toFixed(1)} ms, max ${(s[s.length - 1] ?? NaN).toFixed(1)} ms; errors ${errors}`);
+}
+
+/** Starts `runServer` in a child process; resolves when it printed its ready line. */
+async function startServer(dataDir: string): Promise<{ stop(): Promise<void> }> {
+  const runTs = path.resolve(import.meta.dirname, '../src/server/run.ts');
+  const script = `import(${JSON.stringify(runTs)}).then(async (m) => { const s = await m.runServer({ dataDir: ${JSON.stringify(dataDir)}, listen: '127.0.0.1:0', store: 'sqlite', sqliteSynchronous: '${SYNC}' }); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not get ready within 30 s')), 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return {
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+function svc(name: string, image: string): ApiObject {
+  return { kind: 'Service', metadata: { name, labels: { bench: 'api' } }, spec: { image, replicas: 1 } } as unknown as ApiObject;
+}
+
+async function timed<T>(lat: number[], fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const out = await fn();
+  lat.push(performance.now() - t0);
+  return out;
+}
+
+/** Closed loop: each client cycles create -> update spec -> update status -> delete. */
+async function closedLoop(cfgPath: string): Promise<void> {
+  const clients = Array.from({ length: CLIENTS }, () => new ApiClient(loadClientConfig(cfgPath), { maxSockets: 1 }));
+  const lat: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const deadline = start + SECONDS * 1000;
+  await Promise.all(clients.map(async (c, ci) => {
+    for (let i = 0; performance.now() < deadline; i++) {
+      try {
+        const name = `c${ci}-${i}`;
+        const created = await timed(lat, () => c.create(svc(name, 'busybox:1')));
+        const updated = await timed(lat, () => c.updateSpec({ ...created, spec: { image: 'busybox:2', replicas: 2 } }));
+        const withStatus = await timed(lat, () => c.updateStatus({ ...updated, status: { replicas: 2, readyReplicas: 1 } }));
+        await timed(lat, () => c.delete({ kind: 'Service', namespace: 'default', name }, withStatus.metadata.revision));
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  report(`closed loop, ${CLIENTS} clients (create/update/status/delete)`, lat, performance.now() - start, errors);
+  await Promise.all(clients.map(async (c) => c.close()));
+}
+
+/** Open loop at RATE creates/s; latency from the scheduled time. */
+async function fixedRate(cfgPath: string): Promise<void> {
+  const client = new ApiClient(loadClientConfig(cfgPath), { maxSockets: 64 });
+  const total = Math.round(RATE * RATE_SECONDS);
+  const lat: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const at = start + (i * 1000) / RATE;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(client.create({ kind: 'Config', metadata: { name: `rate-${i}` }, spec: { data: { k: String(i) } } } as unknown as ApiObject)
+      .then(() => void lat.push(performance.now() - at), () => void errors++));
+  }
+  await Promise.all(inflight);
+  report(`fixed rate ${RATE}/s for ${RATE_SECONDS} s (create Config)`, lat, performance.now() - start, errors);
+  const s = [...lat].sort((a, b) => a - b);
+  console.log(`fixed rate p99 ${percentile(s, 99).toFixed(1)} ms: ${percentile(s, 99) < 50 ? 'under' : 'OVER'} the 50 ms aim`);
+  await client.close();
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'flotilla-bench-api-'));
+  const server = await startServer(dataDir);
+  const guard = setTimeout(() => {
+    console.error('bench: overall time limit reached');
+    process.exit(2);
+  }, (SECONDS + RATE_SECONDS + 120) * 1000);
+  try {
+    const cfg = path.join(dataDir, 'admin.json');
+    console.log(`flotilla API bench: HTTPS on 127.0.0.1, SQLite (synchronous=${SYNC}), node ${process.version}, ${os.cpus().length} cores`);
+    await closedLoop(cfg);
+    await fixedRate(cfg);
+  } finally {
+    clearTimeout(guard);
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
