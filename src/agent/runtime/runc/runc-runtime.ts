@@ -67,7 +67,8 @@ export class RuncRuntime implements ContainerRuntime {
 
   async prepare(spec: ContainerSpec): Promise<void> {
     validateSpec(spec);
-    if (await this.layout.readMeta(spec.id) !== undefined || await this.runc.state(spec.id) !== undefined) {
+    // runc keeps a container's state in <root>/<id>: cheaper than asking `runc state`.
+    if (existsSync(this.layout.bundleDir(spec.id)) || existsSync(join(this.runc.root, spec.id))) {
       throw new AlreadyExistsError(`container ${spec.id} already exists`);
     }
     const user = await resolveUser(spec.rootfs, spec.user);
