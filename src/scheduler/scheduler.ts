@@ -12,10 +12,11 @@ import type { NodeObject, Service, Task } from '../api/kinds.js';
 import { TERMINAL_TASK_STATES } from '../api/kinds.js';
 import { compileSpec, holdOf, serviceKey, taskId } from './compile.js';
 import { ClusterIndex } from './cluster.js';
-import { countRejections, fits, formatReason, passesStatic, type FilterContext } from './filters.js';
+import { formatConstraint, type Constraint } from '../api/constraint.js';
+import { countRejections, formatReason, passesStatic, type FilterContext } from './filters.js';
 import { seededRandom } from './rng.js';
 import { staticScore } from './scorers.js';
-import { SpreadTree } from './spread.js';
+import { eligibleSet, SpreadTree, type EligibleSet } from './spread.js';
 import type { ClusterState, NodeInfo, NodeUsage, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
 
 /** Default number of feasible nodes scored per task inside its spread group. */
@@ -28,6 +29,13 @@ function byAge(a: Task, b: Task): number {
   const p = taskId(a);
   const q = taskId(b);
   return p < q ? -1 : p > q ? 1 : 0;
+}
+
+/** What the static filters and spread grouping of a spec depend on. */
+function signature(spec: PlacementSpec): string {
+  const c = (xs: Constraint[]): string => xs.map(formatConstraint).join('\u0001');
+  const pref = spec.affinityPreferred.map((t) => `${t.weight}:${formatConstraint(t.constraint)}`).join('\u0001');
+  return [c(spec.constraints), c(spec.affinityRequired), pref, JSON.stringify(spec.tolerations), spec.spread.map((p) => p.text).join('\u0001')].join('\u0000');
 }
 
 function batchKey(t: Task): string {
@@ -113,11 +121,12 @@ export class Scheduler {
       if (b === undefined) batches.set(k, [t]);
       else b.push(t);
     }
-    for (const batch of batches.values()) this.placeBatch(batch, ctx, seed, result);
+    const cache = new Map<string, EligibleSet>();
+    for (const batch of batches.values()) this.placeBatch(batch, ctx, seed, cache, result);
     return result;
   }
 
-  private placeBatch(batch: Task[], ctx: FilterContext, seed: string | undefined, out: ScheduleResult): void {
+  private placeBatch(batch: Task[], ctx: FilterContext, seed: string | undefined, cache: Map<string, EligibleSet>, out: ScheduleResult): void {
     const first = batch[0] as Task;
     let spec: PlacementSpec;
     try {
@@ -128,33 +137,47 @@ export class Scheduler {
       return;
     }
     const pinned = first.spec.node === '' ? undefined : first.spec.node;
-    const pool: Iterable<NodeInfo> = pinned === undefined ? this.index.candidates(spec) : [this.index.nodes.get(pinned)].filter((n): n is NodeInfo => n !== undefined);
-    const eligible: { node: NodeInfo; fixedScore: number }[] = [];
-    let scoreVaries = false;
-    for (const node of pool) {
-      if (!passesStatic(node, spec, ctx) || !fits(node, spec)) continue;
-      const fixedScore = staticScore(node, spec);
-      if (fixedScore !== 0) scoreVaries = true;
-      eligible.push({ node, fixedScore });
-    }
+    const eligible = this.eligibleFor(spec, pinned, ctx, cache);
     const tree = new SpreadTree(spec, eligible, this.index.nodesOfService(spec.service), this.index.nodes);
     const strategy = spec.strategy ?? this.options.defaultStrategy ?? 'spread';
     // Preferences must be seen to be honoured: with affinity or soft taints in play, score every node.
     const configured = this.options.scoreLimit ?? DEFAULT_SCORE_LIMIT;
-    const limit = scoreVaries || configured <= 0 ? Infinity : configured;
+    const limit = eligible.scoreVaries || configured <= 0 ? Infinity : configured;
     let failure: Omit<Unplaced, 'task'> | undefined;
     for (const t of batch) {
       const id = taskId(t);
-      const c = failure === undefined ? tree.pick(seededRandom(seed === undefined ? id : `${seed}\u0000${id}`), strategy, limit) : undefined;
-      if (c === undefined) {
+      const c = failure === undefined ? tree.pick(seededRandom(seed === undefined ? id : `${seed}\u0000${id}`), strategy, limit) : -1;
+      if (c < 0) {
         failure ??= this.explain(spec, pinned, ctx);
         out.unplaced.push({ task: id, ...failure });
         continue;
       }
-      this.index.hold(id, { node: c.node.name, service: spec.service, cpuMillis: spec.cpuMillis, memoryBytes: spec.memoryBytes, pids: spec.pids, ports: spec.ports });
+      const node = tree.nodeAt(c).name;
+      this.index.hold(id, { node, service: spec.service, cpuMillis: spec.cpuMillis, memoryBytes: spec.memoryBytes, pids: spec.pids, ports: spec.ports });
       tree.commit(c);
-      out.placements.push({ task: id, node: c.node.name });
+      out.placements.push({ task: id, node });
     }
+  }
+
+  /**
+   * The nodes passing the static filters, grouped for spread; cached per placement signature for
+   * one scheduling pass (nodes do not change during it; usage does, and is checked per batch).
+   */
+  private eligibleFor(spec: PlacementSpec, pinned: string | undefined, ctx: FilterContext, cache: Map<string, EligibleSet>): EligibleSet {
+    const key = pinned === undefined ? signature(spec) : undefined;
+    const hit = key === undefined ? undefined : cache.get(key);
+    if (hit !== undefined) return hit;
+    const pool: Iterable<NodeInfo> = pinned === undefined ? this.index.candidates(spec) : [this.index.nodes.get(pinned)].filter((n): n is NodeInfo => n !== undefined);
+    const nodes: NodeInfo[] = [];
+    const scores: number[] = [];
+    for (const node of pool) {
+      if (!passesStatic(node, spec, ctx)) continue;
+      nodes.push(node);
+      scores.push(staticScore(node, spec));
+    }
+    const set = eligibleSet(spec, nodes, scores);
+    if (key !== undefined) cache.set(key, set);
+    return set;
   }
 
   /** Why no node can take the spec: every filter's rejections over every node (or the pinned one). */

@@ -11,6 +11,9 @@
  * while others are free), scoring at most `limit` feasible nodes there from a random offset.
  * Requests are the same for every replica of a batch and usage only grows while it runs, so a
  * node that does not fit is dropped from the tree for good: each node is rejected once per batch.
+ *
+ * Candidates are indexes into the EligibleSet (typed arrays hold their bucket and position), so
+ * a batch over 10,000 nodes allocates a few arrays, not 10,000 objects.
  */
 import { fits } from './filters.js';
 import { randomInt, type Random } from './rng.js';
@@ -27,19 +30,49 @@ export interface SpreadGroup {
   alive: number;
   children: SpreadGroup[];
   byValue: Map<string, SpreadGroup>;
-  /** Leaf only: candidates by how many tasks of the service their node holds. */
-  buckets: Candidate[][];
+  /** Leaf only: candidate indexes by how many tasks of the service their node holds. */
+  buckets: number[][];
   minBucket: number;
 }
 
-/** A node that may take tasks of the batch, with its place in the tree. */
-export interface Candidate {
-  node: NodeInfo;
-  leaf: SpreadGroup;
-  bucket: number;
-  pos: number;
-  /** Score parts that do not change during the batch (affinity, taint preference). */
-  fixedScore: number;
+/**
+ * The nodes that pass the static filters for a placement signature, with their fixed scores and
+ * the spread leaf each falls in. Built once per signature and scheduling pass, shared by every
+ * batch with the same constraints, tolerations, affinity and spread.
+ */
+export interface EligibleSet {
+  nodes: NodeInfo[];
+  /** Score parts that do not change during a pass (affinity, taint preference). */
+  fixedScores: number[];
+  /** Per node, the index of its leaf in leafPaths. */
+  leafOf: number[];
+  /** Per leaf, its label values from the outermost level down. */
+  leafPaths: string[][];
+  /** Node name -> index in `nodes`. */
+  indexOf: Map<string, number>;
+  /** True when some fixed score is not zero: preferences must then be seen, so score all. */
+  scoreVaries: boolean;
+}
+
+/** Groups eligible nodes by their spread label values. */
+export function eligibleSet(spec: PlacementSpec, nodes: NodeInfo[], fixedScores: number[]): EligibleSet {
+  const leafByKey = new Map<string, number>();
+  const leafPaths: string[][] = [];
+  const leafOf: number[] = [];
+  const indexOf = new Map<string, number>();
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i] as NodeInfo;
+    indexOf.set(node.name, i);
+    const path = spec.spread.map((p) => p.valueOf(node));
+    const key = path.join('\u0000');
+    let leaf = leafByKey.get(key);
+    if (leaf === undefined) {
+      leafByKey.set(key, (leaf = leafPaths.length));
+      leafPaths.push(path);
+    }
+    leafOf.push(leaf);
+  }
+  return { nodes, fixedScores, leafOf, leafPaths, indexOf, scoreVaries: fixedScores.some((x) => x !== 0) };
 }
 
 function group(value: string, parent: SpreadGroup | undefined): SpreadGroup {
@@ -49,60 +82,77 @@ function group(value: string, parent: SpreadGroup | undefined): SpreadGroup {
 /** The spread tree of one batch. */
 export class SpreadTree {
   readonly root: SpreadGroup = group('', undefined);
+  private readonly leaves: SpreadGroup[];
+  private readonly bucketOf: Int32Array;
+  private readonly posOf: Int32Array;
 
-  /**
-   * @param serviceNodes node name -> tasks of the service already there (any node, eligible or not)
-   * @param nodeByName to find the label values of those nodes
-   */
+  /** @param serviceNodes node name -> tasks of the service already there (any node, eligible or not) */
   constructor(
     private readonly spec: PlacementSpec,
-    candidates: readonly { node: NodeInfo; fixedScore: number }[],
+    private readonly eligible: EligibleSet,
     serviceNodes: ReadonlyMap<string, number> | undefined,
     nodeByName: ReadonlyMap<string, NodeInfo>,
   ) {
-    for (const { node, fixedScore } of candidates) this.insert(node, fixedScore);
-    if (serviceNodes === undefined || spec.spread.length === 0) return;
-    for (const [name, n] of serviceNodes) {
-      const node = nodeByName.get(name);
-      if (node === undefined) continue;
-      let g: SpreadGroup | undefined = this.root;
-      for (const path of spec.spread) {
-        g = g.byValue.get(path.valueOf(node));
-        if (g === undefined) break;
-        g.count += n;
-      }
+    const { nodes, leafOf } = eligible;
+    this.leaves = eligible.leafPaths.map((path) => this.leaf(path));
+    this.bucketOf = new Int32Array(nodes.length);
+    this.posOf = new Int32Array(nodes.length);
+    for (const [name, n] of serviceNodes ?? []) {
+      const i = eligible.indexOf.get(name);
+      if (i !== undefined) this.bucketOf[i] = n;
+      this.countExisting(nodeByName.get(name), n);
+    }
+    for (let i = 0; i < nodes.length; i++) {
+      if (!fits(nodes[i] as NodeInfo, spec)) continue;
+      const leaf = this.leaves[leafOf[i] as number] as SpreadGroup;
+      const b = this.bucketOf[i] as number;
+      while (leaf.buckets.length <= b) leaf.buckets.push([]);
+      const bucket = leaf.buckets[b] as number[];
+      this.posOf[i] = bucket.length;
+      bucket.push(i);
+      leaf.alive++;
+    }
+    for (const leaf of this.leaves) for (let g = leaf.parent; g !== undefined; g = g.parent) g.alive += leaf.alive;
+  }
+
+  /** Adds tasks already on a node to the counts of its groups. */
+  private countExisting(node: NodeInfo | undefined, n: number): void {
+    if (node === undefined) return;
+    let g: SpreadGroup | undefined = this.root;
+    for (const path of this.spec.spread) {
+      g = g.byValue.get(path.valueOf(node));
+      if (g === undefined) return;
+      g.count += n;
     }
   }
 
-  private insert(node: NodeInfo, fixedScore: number): void {
+  /** The leaf group of a path of label values, made on first use. */
+  private leaf(path: string[]): SpreadGroup {
     let g = this.root;
-    g.alive++;
-    for (const path of this.spec.spread) {
-      const v = path.valueOf(node);
+    for (const v of path) {
       let child = g.byValue.get(v);
       if (child === undefined) {
         child = group(v, g);
         g.byValue.set(v, child);
         g.children.push(child);
       }
-      child.alive++;
       g = child;
     }
-    const b = node.usage.byService.get(this.spec.service) ?? 0;
-    while (g.buckets.length <= b) g.buckets.push([]);
-    const bucket = g.buckets[b] as Candidate[];
-    bucket.push({ node, leaf: g, bucket: b, pos: bucket.length, fixedScore });
-    if (b < g.minBucket) g.minBucket = b;
+    return g;
   }
 
-  /** The best candidate for the next task, or undefined when no node can take one. */
-  pick(rng: Random, strategy: Strategy, limit: number): Candidate | undefined {
+  /** The node of a candidate index. */
+  nodeAt(i: number): NodeInfo {
+    return this.eligible.nodes[i] as NodeInfo;
+  }
+
+  /** The best candidate (an index) for the next task, or -1 when no node can take one. */
+  pick(rng: Random, strategy: Strategy, limit: number): number {
     while (this.root.alive > 0) {
-      const leaf = this.descend(rng);
-      const c = this.pickInLeaf(leaf, rng, strategy, limit);
-      if (c !== undefined) return c;
+      const c = this.pickInLeaf(this.descend(rng), rng, strategy, limit);
+      if (c >= 0) return c;
     }
-    return undefined;
+    return -1;
   }
 
   /** Into the child with the fewest tasks, level by level; ties at random. */
@@ -126,61 +176,65 @@ export class SpreadTree {
     return g;
   }
 
-  private pickInLeaf(leaf: SpreadGroup, rng: Random, strategy: Strategy, limit: number): Candidate | undefined {
+  private pickInLeaf(leaf: SpreadGroup, rng: Random, strategy: Strategy, limit: number): number {
+    const { nodes, fixedScores } = this.eligible;
     for (let b = leaf.minBucket; b < leaf.buckets.length; b++) {
-      const bucket = leaf.buckets[b] as Candidate[];
+      const bucket = leaf.buckets[b] as number[];
       const n = bucket.length;
       if (n === 0) {
         if (b === leaf.minBucket) leaf.minBucket++;
         continue;
       }
       const start = randomInt(rng, n);
-      const dead: Candidate[] = [];
-      let best: Candidate | undefined;
+      const dead: number[] = [];
+      let best = -1;
       let bestScore = -Infinity;
       let found = 0;
       for (let j = 0; j < n && found < limit; j++) {
-        const c = bucket[(start + j) % n] as Candidate;
-        if (!fits(c.node, this.spec)) {
+        const c = bucket[(start + j) % n] as number;
+        const node = nodes[c] as NodeInfo;
+        if (!fits(node, this.spec)) {
           dead.push(c);
           continue;
         }
         found++;
-        const s = c.fixedScore + strategyScore(c.node, this.spec, strategy);
+        const s = (fixedScores[c] as number) + strategyScore(node, this.spec, strategy);
         if (s > bestScore) {
           best = c;
           bestScore = s;
         }
       }
-      for (const d of dead) this.drop(d);
-      if (best !== undefined) return best;
+      for (const d of dead) this.drop(d, leaf);
+      if (best >= 0) return best;
     }
-    return undefined;
+    return -1;
   }
 
-  private unlink(c: Candidate): void {
-    const bucket = c.leaf.buckets[c.bucket] as Candidate[];
-    const last = bucket.pop() as Candidate;
+  private unlink(c: number, leaf: SpreadGroup): void {
+    const bucket = leaf.buckets[this.bucketOf[c] as number] as number[];
+    const last = bucket.pop() as number;
     if (last !== c) {
-      bucket[c.pos] = last;
-      last.pos = c.pos;
+      const pos = this.posOf[c] as number;
+      bucket[pos] = last;
+      this.posOf[last] = pos;
     }
   }
 
   /** Removes a candidate that cannot take the batch. */
-  private drop(c: Candidate): void {
-    this.unlink(c);
-    for (let g: SpreadGroup | undefined = c.leaf; g !== undefined; g = g.parent) g.alive--;
+  private drop(c: number, leaf: SpreadGroup): void {
+    this.unlink(c, leaf);
+    for (let g: SpreadGroup | undefined = leaf; g !== undefined; g = g.parent) g.alive--;
   }
 
   /** Records that a task of the batch went to the candidate's node. */
-  commit(c: Candidate): void {
-    this.unlink(c);
-    c.bucket++;
-    const leaf = c.leaf;
-    while (leaf.buckets.length <= c.bucket) leaf.buckets.push([]);
-    const bucket = leaf.buckets[c.bucket] as Candidate[];
-    c.pos = bucket.length;
+  commit(c: number): void {
+    const leaf = this.leaves[this.eligible.leafOf[c] as number] as SpreadGroup;
+    this.unlink(c, leaf);
+    const b = (this.bucketOf[c] as number) + 1;
+    this.bucketOf[c] = b;
+    while (leaf.buckets.length <= b) leaf.buckets.push([]);
+    const bucket = leaf.buckets[b] as number[];
+    this.posOf[c] = bucket.length;
     bucket.push(c);
     for (let g: SpreadGroup | undefined = leaf; g !== undefined; g = g.parent) g.count++;
   }
