@@ -43,6 +43,11 @@ export class ApiClient implements Store {
     this.transport = new HttpsTransport(config, opts);
   }
 
+  /** Creates a join token (admin only); the secret is shown once, here. */
+  createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string }> {
+    return this.transport.json('POST', '/api/v1/join/tokens', { role, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
+  }
+
   /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */
   setClientCertificate(certPem: string, keyPem: string): void {
     this.transport.setClientCertificate(certPem, keyPem);

@@ -22,6 +22,8 @@ import { lockDataDir } from './lock.js';
 import { openStore } from './open-store.js';
 import { ClusterPki, writeSecret } from './pki/index.js';
 import { versionInfo } from './version.js';
+import type { JoinSettings } from './join/routes.js';
+import { startControllers } from '../controllers/index.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
 export interface RunServerOptions {
@@ -42,6 +44,8 @@ export interface RunServerOptions {
   watchBookmarkMs?: number;
   /** Replaces the built-in authorizer (RBAC). */
   authorizer?: Authorizer;
+  /** Node certificate and join token lifetimes (tests use short ones). */
+  join?: JoinSettings;
   /** Aborts a start that is still waiting for etcd. */
   signal?: AbortSignal;
 }
@@ -61,7 +65,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  // e.g. (env) => startServiceController(env.store),
+  (env) => startControllers(env.store, { log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
 ];
 
 /** A started server. */
@@ -102,7 +106,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens) }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens), join: opts.join }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);

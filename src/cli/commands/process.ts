@@ -9,12 +9,14 @@ import { join } from 'node:path';
 import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
 import { NotImplementedError } from '../errors.js';
-import { DEFAULT_DATA_DIR, DEFAULT_LISTEN } from './server.js';
+import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, untilSignal } from './server.js';
 
 /** Options of `flotilla up`. */
 export interface UpOptions {
   dataDir: string;
   listen: string;
+  /** Subnet of the node's tasks. */
+  subnet?: string;
 }
 
 /** Options of `flotilla agent`. */
@@ -26,28 +28,57 @@ export interface AgentOptions {
   labels: Record<string, string>;
   /** Hollow nodes to register instead of running real tasks. */
   simulate?: number;
+  subnet?: string;
+  /** Address the server and other nodes reach this agent at. */
+  address?: string;
 }
 
 /** Options of `flotilla token create`. */
 export interface TokenCreateOptions {
   role: 'worker' | 'manager';
+  /** Lifetime in seconds. */
+  ttl?: number;
 }
 
-// ---- Adapters: replace these bodies to wire the real implementations in. ----
+// ---- Adapters: wire runUp, runAgent and token creation in. ----
 
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
-export function upCommand(_opts: UpOptions, _ctx: CliContext): Promise<void> {
-  return Promise.reject(new NotImplementedError('flotilla up'));
+export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
+  const { runUp } = await import('../../agent/up.js');
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+  ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
+  await up.stop();
 }
 
 /** Runs a node agent until SIGINT/SIGTERM. */
-export function agentCommand(_opts: AgentOptions, _ctx: CliContext): Promise<void> {
-  return Promise.reject(new NotImplementedError('flotilla agent'));
+export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise<void> {
+  if (opts.simulate !== undefined) throw new NotImplementedError('flotilla agent --simulate (hollow nodes)');
+  const { runAgent } = await import('../../agent/run.js');
+  const agent = await runAgent({
+    server: opts.server, token: opts.token, dataDir: opts.dataDir, labels: opts.labels,
+    ...(opts.name !== undefined ? { name: opts.name } : {}),
+    ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+    ...(opts.address !== undefined ? { address: opts.address } : {}),
+    log: (l) => ctx.io.err(`${l}\n`),
+  });
+  ctx.io.out(`flotilla agent ${agent.nodeName} ready\n`);
+  const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+  ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
+  await agent.stop();
 }
 
 /** Creates a join token through the API and prints it. */
-export function tokenCreateCommand(_opts: TokenCreateOptions, _ctx: CliContext): Promise<void> {
-  return Promise.reject(new NotImplementedError('flotilla token create'));
+export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliContext): Promise<void> {
+  const { ApiClient } = await import('../../client/index.js');
+  const client = ApiClient.fromConfigFile(ctx.configPath);
+  try {
+    const t = await client.createJoinToken(opts.role, opts.ttl);
+    ctx.io.out(`${t.token}\n`);
+    ctx.io.err(`join token ${t.id} (${t.role}) expires at ${t.expiresAt}; revoke it with: flotilla delete jointoken ${t.id}\n`);
+  } finally {
+    await client.close();
+  }
 }
 
 // ---- Registration ----
@@ -59,6 +90,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .description('run a single-node cluster (server and agent, embedded store) in the foreground')
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
+    .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program
@@ -70,7 +102,9 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--name <name>', 'node name (default: the host name)')
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
     .option('--simulate <n>', 'register N hollow nodes that run fake tasks', nonNegativeInt)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number }) =>
+    .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
+    .option('--address <ip>', 'address the server and other nodes reach this agent at')
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; address?: string }) =>
       agentCommand(
         {
           server: opts.server,
@@ -79,6 +113,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           labels: parseLabelPairs(opts.label, '--label'),
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(opts.simulate !== undefined ? { simulate: opts.simulate } : {}),
+          ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+          ...(opts.address !== undefined ? { address: opts.address } : {}),
         },
         ctx,
       ),
@@ -89,5 +125,6 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .command('create')
     .description('create a join token for a worker or a manager')
     .addOption(new Option('--role <role>', 'role of the joining node').choices(['worker', 'manager']).default('worker'))
+    .option('--ttl <seconds>', 'lifetime of the token in seconds (default 24 h)', nonNegativeInt)
     .action((opts: TokenCreateOptions) => tokenCreateCommand(opts, ctx));
 }

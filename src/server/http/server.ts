@@ -19,6 +19,7 @@ import type { ApiContext, ApiRequest } from './context.js';
 import { createObject, deleteObject, getObject, listObjects, updateObject, updateStatus } from './objects.js';
 import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
 import { serveWatch } from './watch.js';
+import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 
 /** Options of the API server beside the shared context. */
 export interface ApiServerOptions {
@@ -27,6 +28,8 @@ export interface ApiServerOptions {
   authenticator: RequestAuthenticator;
   /** How long /readyz waits for the store. */
   readyTimeoutMs?: number;
+  /** Node certificate and join token lifetimes. */
+  join?: JoinSettings;
 }
 
 /** A listening API server. */
@@ -94,7 +97,10 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
   if (await servePublic(opts, url.pathname, method, res)) return;
+  const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes };
+  if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
   const identity = opts.authenticator.authenticate(req);
+  if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) throw new NotFoundError(`no route for ${url.pathname}`);
   const rest = parts.slice(2);
