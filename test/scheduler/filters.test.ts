@@ -26,7 +26,7 @@ function run(f: Filter, rows: Row[]): void {
   }
 }
 
-describe('filter NodeReady', () => run(nodeReady, [
+describe('filter NodeReady', { timeout: 30_000 }, () => run(nodeReady, [
   { name: 'ready passes', want: undefined },
   { name: 'down is rejected', node: { state: 'down' }, want: 'not ready' },
   { name: 'unknown is rejected', node: { state: 'unknown' }, want: 'not ready' },
@@ -35,14 +35,14 @@ describe('filter NodeReady', () => run(nodeReady, [
   { name: 'stale heartbeat without a timeout passes', node: { heartbeatMs: T0 - 60_000 }, want: undefined },
 ]));
 
-describe('filter NodeActive', () => run(nodeActive, [
+describe('filter NodeActive', { timeout: 30_000 }, () => run(nodeActive, [
   { name: 'active passes', want: undefined },
   { name: 'pause is rejected', node: { availability: 'pause' }, want: 'paused' },
   { name: 'drain is rejected', node: { availability: 'drain' }, want: 'draining' },
 ]));
 
 const MI = 1024 * 1024;
-describe('filter ResourcesFit', () => run(resourcesFit, [
+describe('filter ResourcesFit', { timeout: 30_000 }, () => run(resourcesFit, [
   { name: 'no requests fit anywhere', usage: { cpuMillis: 4000, memoryBytes: 8192 * MI }, want: undefined },
   { name: 'cpu fits exactly', node: { cpu: '1' }, usage: { cpuMillis: 750 }, task: { cpu: '250m' }, want: undefined },
   { name: 'cpu over by one milli', node: { cpu: '1' }, usage: { cpuMillis: 751 }, task: { cpu: '250m' }, want: 'insufficient cpu' },
@@ -55,7 +55,7 @@ describe('filter ResourcesFit', () => run(resourcesFit, [
   { name: 'cpu is checked before memory', node: { cpu: '1', memory: '1Mi' }, task: { cpu: '2', memory: '1Gi' }, want: 'insufficient cpu' },
 ]));
 
-describe('filter Constraints', () => run(constraintsMatch, [
+describe('filter Constraints', { timeout: 30_000 }, () => run(constraintsMatch, [
   { name: 'label == matches', node: { labels: { ssd: 'true' } }, task: { constraints: ['node.labels.ssd == true'] }, want: undefined },
   { name: 'label == mismatch', node: { labels: { ssd: 'false' } }, task: { constraints: ['node.labels.ssd == true'] }, want: 'did not match node.labels.ssd == true' },
   { name: 'missing label fails ==', task: { constraints: ['node.labels.ssd == true'] }, want: 'did not match node.labels.ssd == true' },
@@ -70,7 +70,7 @@ describe('filter Constraints', () => run(constraintsMatch, [
   { name: 'first failing constraint is named', node: { labels: { a: '1', b: '1' } }, task: { constraints: ['node.labels.a == 1', 'node.labels.b == 2', 'node.labels.c == 3'] }, want: 'did not match node.labels.b == 2' },
 ]));
 
-describe('filter TaintToleration', () => run(taintsTolerated, [
+describe('filter TaintToleration', { timeout: 30_000 }, () => run(taintsTolerated, [
   { name: 'no taints pass', want: undefined },
   { name: 'NoSchedule untolerated', node: { taints: [{ key: 'gpu', value: 'yes', effect: 'NoSchedule' }] }, want: 'had untolerated taint gpu=yes:NoSchedule' },
   { name: 'NoExecute untolerated', node: { taints: [{ key: 'maint', effect: 'NoExecute' }] }, want: 'had untolerated taint maint:NoExecute' },
@@ -83,20 +83,20 @@ describe('filter TaintToleration', () => run(taintsTolerated, [
   { name: 'each taint needs its toleration', node: { taints: [{ key: 'a', effect: 'NoSchedule' }, { key: 'b', effect: 'NoSchedule' }] }, task: { tolerations: [{ key: 'a', operator: 'Exists' }] }, want: 'had untolerated taint b:NoSchedule' },
 ]));
 
-describe('filter NodeAffinity (required)', () => run(affinityRequired, [
+describe('filter NodeAffinity (required)', { timeout: 30_000 }, () => run(affinityRequired, [
   { name: 'no affinity passes', want: undefined },
   { name: 'required matches', node: { labels: { gpu: 'a100' } }, task: { affinity: { required: ['node.labels.gpu in (a100, h100)'] } }, want: undefined },
   { name: 'required mismatch', node: { labels: { gpu: 't4' } }, task: { affinity: { required: ['node.labels.gpu in (a100, h100)'] } }, want: 'did not match node affinity node.labels.gpu in (a100, h100)' },
   { name: 'preferred never filters', node: { labels: { gpu: 't4' } }, task: { affinity: { preferred: [{ weight: 10, expression: 'node.labels.gpu == a100' }] } }, want: undefined },
 ]));
 
-describe('tolerates', () => {
+describe('tolerates', { timeout: 30_000 }, () => {
   it('Equal with no value matches a taint with no value', () => {
     assert.equal(tolerates({ key: 'k', operator: 'Equal' }, { key: 'k', effect: 'NoSchedule' }), true);
   });
 });
 
-describe('reason string', () => {
+describe('reason string', { timeout: 30_000 }, () => {
   it('is exactly "0/6 nodes: 3 insufficient memory, 3 did not match node.labels.ssd == true"', () => {
     const nodes = [
       ...[1, 2, 3].map((i) => compileNode(node(`ssd${i}`, { labels: { ssd: 'true' }, memory: '1Gi' }), emptyUsage())),

@@ -26,7 +26,7 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
 );
 
 describe('incremental Scheduler', () => {
-  it('fed events, holds what a rebuild from the final state holds', () => {
+  it('fed events, holds what a rebuild from the final state holds', { timeout: 60_000 }, () => {
     fc.assert(fc.property(fc.array(eventArb, { maxLength: 40 }), (events) => {
       const s = new Scheduler();
       const nodes = new Map<string, NodeObject>();

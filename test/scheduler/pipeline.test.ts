@@ -13,7 +13,7 @@ function service(name: string, o: Parameters<typeof spec>[0] = {}): Service {
   return { kind: 'Service', metadata: { name, namespace: 'default', uid: `u-${name}`, labels: {}, revision: 1, generation: 1, creationTimestamp: new Date(T0).toISOString() }, spec: { ...spec(o), mode: 'global' } };
 }
 
-describe('unplaced tasks', () => {
+describe('unplaced tasks', { timeout: 30_000 }, () => {
   it('say which filter rejected how many nodes', () => {
     const nodes = [
       node('s1', { labels: { ssd: 'true' }, memory: '1Gi' }), node('s2', { labels: { ssd: 'true' }, memory: '1Gi' }), node('s3', { labels: { ssd: 'true' }, memory: '1Gi' }),
@@ -49,7 +49,7 @@ describe('unplaced tasks', () => {
   });
 });
 
-describe('placement', () => {
+describe('placement', { timeout: 30_000 }, () => {
   it('honours constraints through the label index, including in and not in', () => {
     const nodes = Array.from({ length: 30 }, (_, i) => node(`n${i}`, { labels: { zone: `z${i % 3}`, ssd: String(i % 2 === 0) } }));
     const r = schedule({ nodes, tasks: [] }, replicas('web', 10, { constraints: ['node.labels.zone in (z0, z1)', 'node.labels.ssd != false', 'node.name not in (n0, n2)'] }));
@@ -88,7 +88,7 @@ describe('placement', () => {
   });
 });
 
-describe('incremental Scheduler', () => {
+describe('incremental Scheduler', { timeout: 30_000 }, () => {
   it('keeps usage between calls and frees it when tasks end', () => {
     const s = new Scheduler();
     s.upsertNode(node('n1', { cpu: '1' }));
@@ -148,7 +148,7 @@ describe('incremental Scheduler', () => {
   });
 });
 
-describe('global services and pinned tasks', () => {
+describe('global services and pinned tasks', { timeout: 30_000 }, () => {
   const nodes = [node('n1'), node('n2', { availability: 'drain' }), node('n3', { taints: [{ key: 'gpu', effect: 'NoSchedule' }] }), node('n4', { labels: { edge: 'true' } }), node('n5', { state: 'down' })];
   it('eligibleNodes lists the nodes that may run one task', () => {
     assert.deepEqual(eligibleNodes(service('agent'), { nodes, tasks: [] }), ['n1', 'n4']);

@@ -58,7 +58,7 @@ function buildPending(services: ServiceGen[]): Task[] {
 const existingArb = fc.array(fc.record({ node: fc.nat(), cpuMillis: fc.integer({ min: 0, max: 2000 }), memoryMi: fc.integer({ min: 0, max: 2000 }), publish: fc.option(fc.constant(80), { nil: undefined }) }), { maxLength: 10 });
 
 describe('pipeline properties', () => {
-  it('never exceeds capacity, never breaks a filter; unplaced counts add up', () => {
+  it('never exceeds capacity, never breaks a filter; unplaced counts add up', { timeout: 60_000 }, () => {
     fc.assert(fc.property(fc.array(nodeArb, { minLength: 1, maxLength: 12 }), fc.array(serviceArb, { minLength: 1, maxLength: 4 }), existingArb, fc.integer(), (ng, sg, eg, seed) => {
       const nodes = buildNodes(ng);
       const existing = eg.map((e, i) => task(`old${i}`, { service: 'old', node: `n${e.node % nodes.length}`, cpu: `${e.cpuMillis}m`, memory: `${e.memoryMi}Mi`, ...(e.publish === undefined ? {} : { publish: [e.publish] }) }));
@@ -100,7 +100,7 @@ describe('pipeline properties', () => {
     }), { numRuns: 300 });
   });
 
-  it('keeps hierarchical spread within one at every level when capacity allows', () => {
+  it('keeps hierarchical spread within one at every level when capacity allows', { timeout: 60_000 }, () => {
     const clusterArb = fc.array(fc.record({ dc: fc.constantFrom('a', 'b', 'c'), zone: fc.constantFrom('1', '2', '3') }), { minLength: 1, maxLength: 30 });
     fc.assert(fc.property(clusterArb, fc.integer({ min: 1, max: 60 }), fc.integer(), fc.constantFrom(1, 4, 0), (cg, n, seed, scoreLimit) => {
       const nodes = cg.map((g, i) => node(`n${i}`, { labels: { dc: g.dc, zone: `${g.dc}${g.zone}` } }));

@@ -17,7 +17,7 @@ function score(f: (n: ReturnType<typeof compileNode>, s: ReturnType<typeof compi
   return f(compileNode(node('n', n), { ...emptyUsage(), ...usage }), compileSpec('default/web', spec(t)));
 }
 
-describe('scorer strategy', () => {
+describe('scorer strategy', { timeout: 30_000 }, () => {
   const rows: { name: string; usage: Partial<NodeUsage>; strategy: 'spread' | 'binpack'; want: number }[] = [
     { name: 'spread: empty node scores high', usage: {}, strategy: 'spread', want: 94 },
     { name: 'spread: half full node scores lower', usage: { cpuMillis: 2000, memoryBytes: 4 * GI }, strategy: 'spread', want: 44 },
@@ -37,7 +37,7 @@ describe('scorer strategy', () => {
   });
 });
 
-describe('scorer affinity (preferred)', () => {
+describe('scorer affinity (preferred)', { timeout: 30_000 }, () => {
   const t: TaskOpts = { affinity: { preferred: [{ weight: 30, expression: 'node.labels.gpu == a100' }, { weight: 5, expression: 'node.labels.zone in (z1, z2)' }] } };
   const rows: { name: string; labels: Record<string, string>; want: number }[] = [
     { name: 'matches none', labels: {}, want: 0 },
@@ -47,7 +47,7 @@ describe('scorer affinity (preferred)', () => {
   for (const r of rows) it(r.name, () => assert.equal(score(affinityScore, { labels: r.labels }, t), r.want));
 });
 
-describe('scorer PreferNoSchedule penalty', () => {
+describe('scorer PreferNoSchedule penalty', { timeout: 30_000 }, () => {
   const rows: { name: string; n: NodeOpts; t: TaskOpts; want: number }[] = [
     { name: 'no taint, no penalty', n: {}, t: {}, want: 0 },
     { name: 'one untolerated', n: { taints: [{ key: 'slow', effect: 'PreferNoSchedule' }] }, t: {}, want: -PREFER_NO_SCHEDULE_PENALTY },
@@ -73,7 +73,7 @@ function countBy(r: ReturnType<typeof schedule>, nodes: ReturnType<typeof node>[
   return out;
 }
 
-describe('scorer hierarchical spread', () => {
+describe('scorer hierarchical spread', { timeout: 30_000 }, () => {
   it('9 replicas over 3 datacenters go 3/3/3', () => {
     const nodes = [node('a1', { labels: { datacenter: 'a' } }), node('b1', { labels: { datacenter: 'b' } }), node('b2', { labels: { datacenter: 'b' } }), node('b3', { labels: { datacenter: 'b' } }), node('b4', { labels: { datacenter: 'b' } }), node('c1', { labels: { datacenter: 'c' } })];
     const r = schedule({ nodes, tasks: [] }, replicas('web', 9, { spread: ['node.labels.datacenter'] }));
@@ -103,7 +103,7 @@ describe('scorer hierarchical spread', () => {
   });
 });
 
-describe('scorer node spread of a service', () => {
+describe('scorer node spread of a service', { timeout: 30_000 }, () => {
   it('no two tasks of a service share a node while others are free', () => {
     const nodes = Array.from({ length: 5 }, (_, i) => node(`n${i}`));
     const r = schedule({ nodes, tasks: [] }, replicas('web', 5));
