@@ -38,6 +38,8 @@ export interface RunAgentOptions {
   heartbeatMs?: number;
   /** Subnet of this node's tasks (default 10.88.0.0/16; the server hands them out later). */
   subnet?: string;
+  /** Bridge of this node's tasks (default flotilla0). */
+  bridge?: string;
   /** Replaces the default hooks (the CNI network); tests and hollow nodes. */
   hooks?: TaskHook[];
   /** Replaces runc (hollow nodes only). */
@@ -70,7 +72,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     stack.add(startHeartbeats(client, node, identity, AGENT_VERSION, opts.heartbeatMs ?? 2_000, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
-    const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, log })];
+    const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, bridgeName: opts.bridge, log })];
     const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
     if (network !== undefined) {
       const live = new Set((await runtime.list()).map((c) => c.id));

@@ -17,6 +17,8 @@ export interface UpOptions {
   listen: string;
   /** Subnet of the node's tasks. */
   subnet?: string;
+  /** Bridge of the node's tasks. */
+  bridge?: string;
 }
 
 /** Options of `flotilla agent`. */
@@ -29,6 +31,7 @@ export interface AgentOptions {
   /** Hollow nodes to register instead of running real tasks. */
   simulate?: number;
   subnet?: string;
+  bridge?: string;
   /** Address the server and other nodes reach this agent at. */
   address?: string;
 }
@@ -45,7 +48,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -59,6 +62,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     server: opts.server, token: opts.token, dataDir: opts.dataDir, labels: opts.labels,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+    ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     log: (l) => ctx.io.err(`${l}\n`),
   });
@@ -91,6 +95,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
     .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
+    .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program
@@ -103,8 +108,9 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
     .option('--simulate <n>', 'register N hollow nodes that run fake tasks', nonNegativeInt)
     .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
+    .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--address <ip>', 'address the server and other nodes reach this agent at')
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; address?: string }) =>
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string }) =>
       agentCommand(
         {
           server: opts.server,
@@ -114,6 +120,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(opts.simulate !== undefined ? { simulate: opts.simulate } : {}),
           ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
+          ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
           ...(opts.address !== undefined ? { address: opts.address } : {}),
         },
         ctx,
