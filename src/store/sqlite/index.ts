@@ -1,19 +1,24 @@
 /**
  * The embedded Store on SQLite (DESIGN.md "Real components"): the default for `flotilla up`.
  * One file in the data dir, owned by one process: watches are delivered in-process, right
- * after each commit, so another process writing the same file would not be seen by watchers.
+ * after each durable commit, so another process writing the same file would not be seen by watchers.
+ * Writes go through group commit (group-commit.ts): concurrent writes share one transaction and
+ * one fsync, each keeping its own revision and its own success or failure.
  */
 import type Database from 'better-sqlite3';
 import { UnavailableError } from '../../api/errors.js';
 import type { ApiObject, Kind, ObjectKey } from '../../api/object.js';
 import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, WatchOptions } from '../store.js';
+import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import { getObject, makeLister } from './reads.js';
 import { openDatabase, type SyncMode } from './schema.js';
-import { prepareStatements, readCompactRevision, readRevision, type Statements } from './statements.js';
+import { prepareStatements, readCompactRevision, readRevision, type EventPageQuery, type Statements } from './statements.js';
+import { WalSync } from './wal-sync.js';
 import { WatchHub } from './watch-hub.js';
-import { compactLog, makeWriter, type Committed } from './writes.js';
+import { compactLog, makeBatchWriter } from './writes.js';
 
 export type { SyncMode } from './schema.js';
+export type { GroupCommitStats } from './group-commit.js';
 
 /** Options of openSqliteStore. */
 export interface SqliteStoreOptions {
@@ -23,6 +28,12 @@ export interface SqliteStoreOptions {
   historyLimit?: number;
   /** `full` (default): every acknowledged commit is fsynced. `normal`: survives a process crash, not a power loss. */
   synchronous?: SyncMode;
+  /**
+   * With `full`: who fsyncs. `thread` (default): the store fdatasyncs the WAL on libuv's thread
+   * pool, once per group of commits, while the event loop goes on. `commit`: SQLite's own
+   * synchronous=FULL, an fsync inside each COMMIT on the main thread (kept to compare).
+   */
+  fsync?: 'thread' | 'commit';
 }
 
 /** Default number of revisions of watch history. */
@@ -32,17 +43,27 @@ export const DEFAULT_HISTORY_LIMIT = 100_000;
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
-  private readonly write: (ops: TxnOp[]) => Committed;
+  private readonly walSync: WalSync | undefined;
+  private readonly committer: GroupCommitter;
   private readonly listRows: (kind: Kind, opts?: ListOptions) => ListResult;
   private readonly hub = new WatchHub();
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   constructor(opts: SqliteStoreOptions) {
     const historyLimit = opts.historyLimit ?? DEFAULT_HISTORY_LIMIT;
     if (!Number.isInteger(historyLimit) || historyLimit < 1) throw new RangeError(`historyLimit must be an integer >= 1, got ${historyLimit}`);
-    this.db = openDatabase(opts.path, opts.synchronous ?? 'full');
-    this.st = prepareStatements(this.db);
-    this.write = makeWriter(this.db, this.st, historyLimit);
+    const sync = opts.synchronous ?? 'full';
+    const ownFsync = sync === 'full' && (opts.fsync ?? 'thread') === 'thread' && opts.path !== ':memory:';
+    this.db = openDatabase(opts.path, sync === 'full' && !ownFsync ? 'FULL' : 'NORMAL');
+    try {
+      this.st = prepareStatements(this.db);
+      this.walSync = ownFsync ? new WalSync(opts.path) : undefined;
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.committer = new GroupCommitter(makeBatchWriter(this.db, this.st, historyLimit), this.walSync, (events) => this.hub.publish(events), readRevision(this.st));
     this.listRows = makeLister(this.db, this.st);
   }
 
@@ -51,11 +72,11 @@ export class SqliteStore implements Store {
   }
 
   get(key: ObjectKey): Promise<ApiObject | undefined> {
-    return this.run(() => getObject(this.st, key));
+    return this.read(() => getObject(this.st, key));
   }
 
   list(kind: Kind, opts?: ListOptions): Promise<ListResult> {
-    return this.run(() => this.listRows(kind, opts));
+    return this.read(() => this.listRows(kind, opts));
   }
 
   update(obj: ApiObject, expectedRevision?: number): Promise<ApiObject> {
@@ -72,14 +93,17 @@ export class SqliteStore implements Store {
 
   watch(opts: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
     return this.run(() => {
-      // Revision, compaction point and replay are read in one synchronous step: no write between.
-      const read = (q: Parameters<Statements['eventPage']['all']>[0]) => this.st.eventPage.all(q);
-      return this.hub.add(opts, handlers, read, readRevision(this.st), readCompactRevision(this.st));
+      // The watch starts at what watchers have been shown (durable), replays the log no further,
+      // and gets later batches live as they become durable. Replay and registration happen in
+      // one synchronous step: no write between.
+      const read = (q: EventPageQuery) => this.st.eventPage.all({ ...q, maxRevision: this.committer.visibleRevision });
+      return this.hub.add(opts, handlers, read, this.committer.visibleRevision, readCompactRevision(this.st));
     });
   }
 
+  /** The last durable revision (writes committed but still being fsynced are not counted). */
   revision(): Promise<number> {
-    return this.run(() => readRevision(this.st));
+    return this.run(() => this.committer.visibleRevision);
   }
 
   /** Drops history below `revision` (etcd's compact): a watch from below `revision - 1` gets GoneError. */
@@ -95,27 +119,40 @@ export class SqliteStore implements Store {
     return this.hub.size;
   }
 
-  /** Ends every watch and closes the file. Idempotent. */
+  /** Batches, writes and fsyncs so far: how well group commit groups. */
+  get commitStats(): Readonly<GroupCommitStats> {
+    return this.committer.stats;
+  }
+
+  /** Commits and settles the writes already made, ends every watch and closes the file. Idempotent. */
   close(): Promise<void> {
-    if (!this.closed) {
+    if (this.closing === undefined) {
       this.closed = true;
-      this.hub.closeAll();
-      this.db.close();
+      this.closing = this.committer.drain().then(() => {
+        this.hub.closeAll();
+        this.walSync?.close();
+        this.db.close();
+      });
     }
-    return Promise.resolve();
+    return this.closing;
   }
 
   private commit(ops: TxnOp[]): Promise<ApiObject[]> {
+    if (this.closed) return Promise.reject(new UnavailableError('store closed'));
+    if (ops.length === 0) return Promise.resolve([]);
+    return this.committer.submit(ops);
+  }
+
+  /** Reads now; answers once what it read is durable (a read never shows a write a power loss could undo). */
+  private read<T>(fn: () => T): Promise<T> {
     return this.run(() => {
-      if (ops.length === 0) return [];
-      const done = this.write(ops);
-      this.hub.publish(done.events);
-      return done.results;
+      const value = fn();
+      return this.committer.whenVisible(this.committer.committedRevision).then(() => value);
     });
   }
 
   /** Runs synchronous work, turning a closed store and thrown errors into a rejected promise. */
-  private run<T>(fn: () => T): Promise<T> {
+  private run<T>(fn: () => T | Promise<T>): Promise<T> {
     try {
       if (this.closed) throw new UnavailableError('store closed');
       return Promise.resolve(fn());

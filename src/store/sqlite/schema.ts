@@ -43,16 +43,18 @@ CREATE TABLE IF NOT EXISTS events (
 `;
 
 /**
- * Opens (creating if needed) the database at `path`. WAL lets readers run beside the writer;
- * `synchronous=FULL` fsyncs the WAL at every commit so an acknowledged write survives a power
- * loss, not only a process kill (NORMAL survives kill -9 but may lose the last commits on power loss).
+ * Opens (creating if needed) the database at `path`. WAL lets readers run beside the writer.
+ * `FULL` makes SQLite fsync the WAL inside every COMMIT; `NORMAL` writes the WAL without an
+ * fsync at commit (it survives kill -9; it still fsyncs around checkpoints). The store's default
+ * durability is NORMAL plus its own fdatasync of the WAL before it acknowledges (wal-sync.ts):
+ * as durable as FULL, but off the main thread and once per group of commits.
  */
-export function openDatabase(path: string, sync: SyncMode): Database.Database {
+export function openDatabase(path: string, pragma: 'FULL' | 'NORMAL'): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`synchronous = ${pragma}`);
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = OFF');
     db.exec(DDL);

@@ -36,7 +36,8 @@ export interface Statements {
   listKind: Database.Statement<[string], { json: string }>;
   listKindNs: Database.Statement<[string, string], { json: string }>;
   insertEvent: Database.Statement<[number, number, string, string, string, string, string]>;
-  eventPage: Database.Statement<EventPageQuery, EventRow>;
+  /** Pages of the log up to `maxRevision`: the last revision published to watchers (durable). */
+  eventPage: Database.Statement<EventPageQuery & { maxRevision: number }, EventRow>;
   deleteEventsBefore: Database.Statement<[number]>;
 }
 
@@ -54,7 +55,7 @@ export function prepareStatements(db: Database.Database): Statements {
     insertEvent: db.prepare('INSERT INTO events (revision, seq, kind, namespace, name, type, json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
     eventPage: db.prepare(
       `SELECT revision, seq, kind, namespace, name, type, json FROM events
-       WHERE (revision, seq) > (@revision, @seq)
+       WHERE (revision, seq) > (@revision, @seq) AND revision <= @maxRevision
          AND (@kind IS NULL OR kind = @kind)
          AND (@namespace IS NULL OR namespace = @namespace)
        ORDER BY revision, seq LIMIT @limit`,

@@ -1,7 +1,9 @@
 /**
- * The write path: applies a list of ops in ONE SQLite transaction under ONE new revision,
- * appends their events to the log, and trims the log to the history limit. A typed error from
- * any op rolls the whole transaction back, so a failed txn leaves no trace (not even a revision).
+ * The write path. A batch of writes (each one a create, update, delete or txn from one caller)
+ * is applied in ONE SQLite transaction, so the whole batch costs one commit and one fsync (group
+ * commit). Each write runs inside its own savepoint and takes its own revision: a write that
+ * fails (typed error, or anything it throws) is rolled back to its savepoint, takes no revision
+ * and leaves the others of the batch untouched. Its events go to the log with its revision.
  */
 import type Database from 'better-sqlite3';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../api/errors.js';
@@ -10,18 +12,27 @@ import type { TxnOp, WatchEventType } from '../store.js';
 import { META_COMPACT, META_REVISION } from './schema.js';
 import { readCompactRevision, readRevision, type EventRow, type Statements } from './statements.js';
 
-/** What a committed transaction produced: results for the caller, events for the watch hub. */
-export interface Committed {
+/** The fate of one write of a batch: its results (and revision), or why it wrote nothing. */
+export type WriteOutcome = { ok: true; revision: number; results: ApiObject[] } | { ok: false; error: Error };
+
+/** What a committed batch produced: one outcome per write, in order, and the events for the watch hub. */
+export interface CommittedBatch {
+  /** The store revision after the batch (unchanged when every write failed). */
   revision: number;
-  results: ApiObject[];
+  outcomes: WriteOutcome[];
+  /** Events of the successful writes, in revision then op order. */
   events: EventRow[];
 }
 
-/** Makes the transactional writer for one connection. */
-export function makeWriter(db: Database.Database, st: Statements, historyLimit: number): (ops: TxnOp[]) => Committed {
+/** Applies a batch of writes (each a list of ops) in one transaction; throws only when the whole transaction failed. */
+export type BatchWriter = (writes: TxnOp[][]) => CommittedBatch;
+
+/** Makes the batch writer for one connection. */
+export function makeBatchWriter(db: Database.Database, st: Statements, historyLimit: number): BatchWriter {
   const slack = Math.max(1, Math.min(1000, Math.floor(historyLimit / 10)));
-  const run = db.transaction((ops: TxnOp[]): Committed => {
-    const revision = readRevision(st) + 1;
+  // Called inside the batch transaction, better-sqlite3 runs this one in a SAVEPOINT: a throw
+  // rolls back to it and re-throws, the outer transaction goes on.
+  const one = db.transaction((ops: TxnOp[], revision: number): { results: ApiObject[]; events: EventRow[] } => {
     const results: ApiObject[] = [];
     const events: EventRow[] = [];
     for (const op of ops) {
@@ -30,12 +41,34 @@ export function makeWriter(db: Database.Database, st: Statements, historyLimit: 
       events.push({ revision, seq: events.length, kind: key.kind, namespace: key.namespace, name: key.name, type, json: eventJson });
       st.insertEvent.run(revision, events.length - 1, key.kind, key.namespace, key.name, type, eventJson);
     }
-    st.setMeta.run(revision, META_REVISION);
-    const keepFrom = revision - historyLimit + 1;
-    if (keepFrom - readCompactRevision(st) >= slack) compactLog(st, keepFrom);
-    return { revision, results, events };
+    return { results, events };
   });
-  return (ops) => run.immediate(ops);
+  const batch = db.transaction((writes: TxnOp[][]): CommittedBatch => {
+    const start = readRevision(st);
+    let revision = start;
+    const outcomes: WriteOutcome[] = [];
+    const events: EventRow[] = [];
+    for (const ops of writes) {
+      try {
+        const done = one(ops, revision + 1);
+        revision++;
+        outcomes.push({ ok: true, revision, results: done.results });
+        for (const ev of done.events) events.push(ev);
+      } catch (err) {
+        // SQLite may have rolled back the whole transaction (I/O error, disk full): then every
+        // write of the batch is gone, and the batch fails as a whole.
+        if (!db.inTransaction) throw err;
+        outcomes.push({ ok: false, error: asError(err) });
+      }
+    }
+    if (revision > start) {
+      st.setMeta.run(revision, META_REVISION);
+      const keepFrom = revision - historyLimit + 1;
+      if (keepFrom - readCompactRevision(st) >= slack) compactLog(st, keepFrom);
+    }
+    return { revision, outcomes, events };
+  });
+  return (writes) => batch.immediate(writes);
 }
 
 /** Drops events below `keepFrom`; a watch from a revision below keepFrom - 1 is Gone afterwards. */
@@ -43,6 +76,11 @@ export function compactLog(st: Statements, keepFrom: number): void {
   if (keepFrom <= readCompactRevision(st)) return;
   st.deleteEventsBefore.run(keepFrom);
   st.setMeta.run(keepFrom, META_COMPACT);
+}
+
+/** Anything thrown, as an Error. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 interface Applied {
