@@ -14,8 +14,8 @@ import type { CrashAck, CrashWriterOptions, StoreHarness } from './conformance.j
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const writerScript = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
-/** Harness over temp dirs; `sync` chooses the synchronous pragma under test. */
-export function sqliteHarness(sync: SyncMode = 'full'): StoreHarness & { current(): SqliteStore | undefined } {
+/** Harness over temp dirs; `sync` chooses the durability under test, `fsync` who fsyncs under `full`. */
+export function sqliteHarness(sync: SyncMode = 'full', fsync: 'thread' | 'commit' = 'thread'): StoreHarness & { current(): SqliteStore | undefined } {
   let dir: string | undefined;
   let store: SqliteStore | undefined;
   const dbPath = (): string => join(dir ?? '', 'store.db');
@@ -23,12 +23,12 @@ export function sqliteHarness(sync: SyncMode = 'full'): StoreHarness & { current
     current: () => store,
     open() {
       dir = mkdtempSync(join(tmpdir(), 'flotilla-sqlite-'));
-      store = openSqliteStore({ path: dbPath(), synchronous: sync });
+      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync });
       return Promise.resolve(store);
     },
     async reopen() {
       await store?.close();
-      store = openSqliteStore({ path: dbPath(), synchronous: sync });
+      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync });
       return store;
     },
     async cleanup() {
@@ -42,14 +42,21 @@ export function sqliteHarness(sync: SyncMode = 'full'): StoreHarness & { current
     },
     async crashWriter(opts) {
       await store?.close();
-      return runCrashWriter(dbPath(), opts, sync);
+      return runCrashWriter(dbPath(), opts, sync, { fsync });
     },
   };
 }
 
+/** How the crash writer writes: creates in flight at once (default 1), and who fsyncs. */
+export interface CrashWriterMode {
+  concurrency?: number;
+  fsync?: 'thread' | 'commit';
+}
+
 /** Spawns the writer, collects acks, SIGKILLs it after `killAfterAcks`, waits for it to die. */
-export function runCrashWriter(path: string, opts: CrashWriterOptions, sync: SyncMode): Promise<CrashAck[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', writerScript, path, opts.namespace, String(opts.count), sync], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+export function runCrashWriter(path: string, opts: CrashWriterOptions, sync: SyncMode, mode: CrashWriterMode = {}): Promise<CrashAck[]> {
+  const args = [writerScript, path, opts.namespace, String(opts.count), sync, String(mode.concurrency ?? 1), mode.fsync ?? 'thread'];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const acks: CrashAck[] = [];
   let buf = '';
   let stderr = '';
