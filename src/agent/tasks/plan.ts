@@ -21,6 +21,8 @@ export type TaskStep =
   | { do: 'report-running'; pid: number }
   /** Stop the running container (desired shutdown, or task no longer ours). */
   | { do: 'stop' }
+  /** The container stopped but its monitor has not written the exit code yet: wait for it. */
+  | { do: 'await-exit' }
   /** Record how the container ended: complete, failed (exit code, OOM) or shutdown. */
   | { do: 'report-exit'; state: TaskState; exitCode?: number; message: string }
   /** Write a terminal state without a container (never started). */
@@ -75,7 +77,7 @@ export function planTask(task: Task | undefined, container: ContainerState | und
   }
   if (exited) {
     if (container.exit !== undefined) return exitStep(task, container.exit);
-    return { do: 'report', state: 'failed', message: 'the container stopped and its exit code is unknown' };
+    return { do: 'await-exit' };
   }
   // prepared or created, not started
   return { do: 'start' };

@@ -4,6 +4,7 @@
  * performs it against the runtime, the image store and the hooks, reports the new status to
  * the server, and repeats until the plan is idle. Container exits wake the key up again.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { isRetryable, NotFoundError, ConflictError } from '../../api/errors.js';
 import type { Task, TaskState, TaskStatus } from '../../api/kinds.js';
 import { keyString, type ApiObject } from '../../api/object.js';
@@ -13,6 +14,7 @@ import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { runAfterStop, runBeforeStart, type TaskHook } from './hooks.js';
+import { archiveLogs, dropArchivedLogs, gcArchivedLogs } from './log-archive.js';
 import { planTask, type TaskStep } from './plan.js';
 import { containerIdOf, containerSpecOf, type ImageRunConfig } from './spec.js';
 
@@ -45,6 +47,8 @@ export interface TaskSupervisorOptions {
 }
 
 const MAX_STEPS_PER_SYNC = 8;
+/** How long a stopped container's monitor gets to write its exit code. */
+const EXIT_WAIT_MS = 5_000;
 
 /** See the file comment. */
 export class TaskSupervisor implements Disposable {
@@ -71,6 +75,7 @@ export class TaskSupervisor implements Disposable {
   /** Adopts the containers already running, then starts watching tasks. */
   async start(): Promise<void> {
     await this.informer.start();
+    await gcArchivedLogs(this.opts.logDir, (id) => this.informer.get(taskKeyOfContainer(id)) !== undefined);
     for (const c of await this.opts.runtime.list()) {
       const ns = c.annotations['flotilla.namespace'];
       const name = c.annotations['flotilla.task'];
@@ -103,6 +108,9 @@ export class TaskSupervisor implements Disposable {
       const task = this.current(key);
       const container = await this.opts.runtime.state(id);
       const step = planTask(task, container);
+      if (step.do === 'idle' && task === undefined && container === undefined && this.informer.get(key) === undefined) {
+        await dropArchivedLogs(this.opts.logDir, id); // the Task is gone: so are its logs
+      }
       if (step.do === 'idle') return;
       await this.perform(step, task, id, key);
     }
@@ -130,6 +138,11 @@ export class TaskSupervisor implements Disposable {
       case 'cleanup':
         await this.cleanup(id);
         return;
+      case 'await-exit': {
+        const exit = await Promise.race([this.opts.runtime.wait(id), delay(EXIT_WAIT_MS, undefined, { ref: false })]);
+        if (exit === undefined) await this.report(task as Task, { state: 'failed', message: 'the container stopped and its exit code is unknown', pid: undefined, ready: false });
+        return;
+      }
     }
   }
 
@@ -189,6 +202,8 @@ export class TaskSupervisor implements Disposable {
   }
 
   private async cleanup(id: string): Promise<void> {
+    // Keep the logs readable while the Task is history; removing the container deletes them.
+    await archiveLogs(this.opts.logDir, id).catch((err: unknown) => this.log(`logs of ${id}: archive failed: ${(err as Error).message}`));
     await this.opts.runtime.remove(id);
     await this.opts.images.releaseRootfs(id);
     await runAfterStop(this.opts.hooks ?? [], id, this.log);
@@ -217,6 +232,12 @@ export class TaskSupervisor implements Disposable {
       }
     }
   }
+}
+
+/** The informer key of the task a container id (`<namespace>_<name>`) belongs to. */
+function taskKeyOfContainer(id: string): string {
+  const i = id.indexOf('_');
+  return keyString({ kind: 'Task', namespace: id.slice(0, i), name: id.slice(i + 1) });
 }
 
 export { containerIdOf };

@@ -35,6 +35,7 @@ describe('planTask', () => {
     ['task gone: stop its container', undefined, running, 'stop'],
     ['task gone: clean up an exited one', undefined, exited(0), 'cleanup'],
     ['running but container vanished: failed', task('running'), undefined, 'report:failed'],
+    ['stopped, exit code not written yet: wait', task('running'), { id: 'x', status: 'stopped', annotations: {} }, 'await-exit'],
     ['terminal and clean: idle', task('complete'), undefined, 'idle'],
   ];
   for (const [name, t, c, want] of cases) {
