@@ -2,9 +2,10 @@
  * `flotilla agent` as a function: join (token -> node certificate), register the Node, heartbeat,
  * renew the certificate before it expires, and run the assigned tasks with runc.
  *
- *   joinCluster -> ApiClient (mTLS) -> registerNode -> heartbeats
- *              -> RuncRuntime + ImagePuller + hooks -> TaskSupervisor (adopts running containers)
- *   stop(): supervisor -> heartbeats -> renewal -> client; containers keep running (adopted on restart)
+ *   joinCluster -> ApiClient (mTLS) -> RuncRuntime -> agent endpoint (logs, exec; mTLS)
+ *              -> registerNode (address + agentPort) -> heartbeats
+ *              -> ImagePuller + hooks -> TaskSupervisor (adopts running containers)
+ *   stop(): supervisor -> heartbeats -> endpoint -> renewal -> client; containers keep running
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +21,7 @@ import type { TaskHook } from './tasks/hooks.js';
 import { TaskSupervisor } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
+import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -33,8 +35,10 @@ export interface RunAgentOptions {
   labels?: Record<string, string>;
   /** Override of the machine's figures (hollow nodes, tests). */
   capacity?: { cpu?: string; memory?: string };
-  /** Address other nodes and the server reach this agent at. */
+  /** Address other nodes and the server reach this agent at (the agent endpoint binds to it). */
   address?: string;
+  /** Port of the agent endpoint (logs, exec); default 0: any free port, reported in the Node's status. */
+  agentPort?: number;
   heartbeatMs?: number;
   /** Subnet of this node's tasks (default 10.88.0.0/16; the server hands them out later). */
   subnet?: string;
@@ -52,6 +56,8 @@ export interface RunningAgent extends Disposable {
   nodeName: string;
   client: ApiClient;
   runtime: ContainerRuntime;
+  /** Port the agent endpoint listens on. */
+  agentPort: number;
   credentials(): NodeCredentials;
 }
 
@@ -66,12 +72,20 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     let creds = await joinCluster({ server: opts.server, token: opts.token, nodeName, dataDir });
     const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
     stack.add({ stop: () => client.close() });
-    stack.add(startRenewal(() => creds, async (next) => { creds = next; client.setClientCertificate(next.certPem, next.keyPem); }, dataDir, log));
-    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address: opts.address ?? '127.0.0.1' };
-    const node = await registerNode(client, identity, AGENT_VERSION);
-    stack.add(startHeartbeats(client, node, identity, AGENT_VERSION, opts.heartbeatMs ?? 2_000, log));
+    let endpoint: AgentEndpoint | undefined;
+    stack.add(startRenewal(() => creds, async (next) => {
+      creds = next;
+      client.setClientCertificate(next.certPem, next.keyPem);
+      endpoint?.setCredentials(next.certPem, next.keyPem);
+    }, dataDir, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
+    const address = opts.address ?? '127.0.0.1';
+    const logDir = path.join(dataDir, 'logs');
+    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
+    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port };
+    const node = await registerNode(client, identity, AGENT_VERSION);
+    stack.add(startHeartbeats(client, node, identity, AGENT_VERSION, opts.heartbeatMs ?? 2_000, log));
     const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, bridgeName: opts.bridge, log })];
     const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
     if (network !== undefined) {
@@ -84,12 +98,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const supervisor = new TaskSupervisor({
       nodeName, store: client, status: client, runtime, hooks,
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
-      logDir: path.join(dataDir, 'logs'), log,
+      logDir, log,
     });
     await supervisor.start();
     stack.add(supervisor);
     log(`flotilla agent ${nodeName} ready (server ${opts.server})`);
-    return { nodeName, client, runtime, credentials: () => creds, stop: () => stack.stop() };
+    return { nodeName, client, runtime, agentPort: endpoint.address.port, credentials: () => creds, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;

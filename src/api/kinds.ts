@@ -176,6 +176,8 @@ export interface NodeStatus {
   /** RFC 3339 time of the last heartbeat. */
   heartbeat?: string;
   address?: string;
+  /** Port of the agent's HTTPS endpoint on `address` (logs, exec), mTLS with the cluster CA. */
+  agentPort?: number;
   /** Subnet for this node's tasks (networking). */
   podCIDR?: string;
   message?: string;

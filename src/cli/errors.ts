@@ -26,6 +26,17 @@ export class NotImplementedError extends Error {
   }
 }
 
+/**
+ * A command ran to its end and its own exit status is the CLI's (`flotilla exec`): exit with
+ * it, printing only the message, if any.
+ */
+export class CommandExitError extends Error {
+  constructor(readonly exitCode: number, message = '') {
+    super(message);
+    this.name = 'CommandExitError';
+  }
+}
+
 /** Several independent failures (e.g. `delete -f` where two objects were missing). */
 export class MultiError extends Error {
   constructor(readonly errors: unknown[]) {
@@ -37,6 +48,7 @@ export class MultiError extends Error {
 /** The exit status an error maps to. */
 export function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+  if (err instanceof CommandExitError) return err.exitCode;
   if (err instanceof UsageError || err instanceof NotImplementedError) return EXIT_USAGE;
   if (err instanceof MultiError) return Math.max(EXIT_FAILURE, ...err.errors.map(exitCodeOf));
   return EXIT_FAILURE;
@@ -54,6 +66,7 @@ const NETWORK_CODES: Record<string, string> = {
 /** The stderr lines for an error: one per problem, each starting with `error: `. */
 export function errorLines(err: unknown): string[] {
   if (err instanceof MultiError) return err.errors.flatMap(errorLines);
+  if (err instanceof CommandExitError) return err.message === '' ? [] : firstLines(err.message);
   if (err instanceof ValidationError) {
     const lines = err.issues.length > 0 ? err.issues.map(formatIssue) : [err.message];
     return lines.map((l) => `error: ${l}`);

@@ -9,8 +9,10 @@ import { errorLines, exitCodeOf } from './errors.js';
 import { registerApply } from './commands/apply.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
+import { registerExec } from './commands/exec.js';
 import { registerGet } from './commands/get.js';
 import { registerLaterCommands } from './commands/later.js';
+import { registerLogs } from './commands/logs.js';
 import { registerProcessCommands } from './commands/process.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
@@ -37,6 +39,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDescribe(program, ctx);
   registerDelete(program, ctx);
   registerScale(program, ctx);
+  registerLogs(program, ctx);
+  registerExec(program, ctx);
   registerLaterCommands(program, ctx);
   return program;
 }

@@ -12,6 +12,8 @@
  *   watch(o, h)       GET    /api/v1/watch?kind=&namespace=&revision=   (RemoteWatch)
  *   revision()        GET    /api/v1/revision
  *   txn(ops)          not over the API (BadRequestError); apply() is the batch write
+ *   logs(target, q)   GET    /api/v1/{tasks|services}/{name}/logs   (JSON line frames)
+ *   exec(task, req)   POST   /api/v1/tasks/{name}/exec               (JSON line frames)
  */
 import { BadRequestError, NotFoundError } from '../api/errors.js';
 import { PLURAL } from '../api/kind-names.js';
@@ -20,6 +22,8 @@ import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, Watch
 import { loadClientConfig, type ClientConfig } from './config.js';
 import { HttpsTransport, type TransportOptions } from './transport.js';
 import { RemoteWatch, type RemoteWatchOptions } from './watch.js';
+import type { ExecRequest, LogFrame, LogQuery } from '../api/frames.js';
+import { execInTask, streamLogs, type ExecOutcome, type ExecSinks, type LogTarget } from './streams.js';
 
 /** What apply did to one object (the server's answer). */
 export interface ApplyResult {
@@ -137,6 +141,16 @@ export class ApiClient implements Store {
   updateStatus(obj: ApiObject, expectedRevision?: number): Promise<ApiObject> {
     const extra: Record<string, string> = expectedRevision !== undefined ? { revision: String(expectedRevision) } : {};
     return this.transport.json('PUT', `${item(keyOfObj(obj))}/status?${nsQuery(obj.kind, obj.metadata.namespace, extra)}`, obj);
+  }
+
+  /** `flotilla logs`: the log frames of a task or a service, through the server (see streams.ts). */
+  logs(target: LogTarget, q: LogQuery, signal?: AbortSignal): AsyncGenerator<LogFrame> {
+    return streamLogs(this.transport, target, q, signal);
+  }
+
+  /** `flotilla exec`: runs a command in a running task, output to the sinks; resolves with its exit code. */
+  exec(task: { name: string; namespace?: string }, req: ExecRequest, sinks: ExecSinks, signal?: AbortSignal): Promise<ExecOutcome> {
+    return execInTask(this.transport, task, req, sinks, signal);
   }
 
   /** The server's version (no credential needed). */

@@ -58,6 +58,17 @@ export class HttpsTransport {
   }
 
   /**
+   * Opens a streaming request of any method with an optional JSON body (exec, logs): resolves
+   * with the 2xx response once its status line came, rejects with a typed error otherwise.
+   */
+  async streamRequest(method: string, path: string, body: unknown, signal?: AbortSignal): Promise<IncomingMessage> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    const res = await this.send(method, path, data, { headersTimeoutMs: this.timeoutMs, signal });
+    if ((res.statusCode ?? 500) >= 400) throw errorFromResponse(res, await readAll(res));
+    return res;
+  }
+
+  /**
    * Switches to a renewed client certificate: new requests use it; requests and watches in
    * flight finish on their old connections.
    */

@@ -24,6 +24,8 @@ export interface NodeIdentity {
   /** Overrides of the machine's figures (`--cpu 4 --memory 8Gi`), e.g. for hollow nodes. */
   capacity?: Partial<NodeResources>;
   address?: string;
+  /** Port of the agent endpoint (logs, exec) on `address`. */
+  agentPort?: number;
   role?: 'worker' | 'manager';
 }
 
@@ -38,7 +40,7 @@ export function machineResources(override?: Partial<NodeResources>): { capacity:
 }
 
 function nodeStatus(id: NodeIdentity, agentVersion: string): NodeStatus {
-  return { state: 'ready', ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, agentVersion };
+  return { state: 'ready', ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, ...(id.agentPort !== undefined ? { agentPort: id.agentPort } : {}), agentVersion };
 }
 
 /** Creates the Node when missing, then writes a ready status with fresh capacity. */

@@ -105,6 +105,8 @@ export interface ExecOptions {
   cwd?: string;
   /** Kill the process after this long; the result is then exit code 137 with `timedOut`. */
   timeoutMs?: number;
+  /** Kill the process when this aborts (the caller went away); the result is then exit code 137. */
+  signal?: AbortSignal;
 }
 
 /** Result of `exec()`; exit code 127 means the command was not found in the container. */

@@ -4,7 +4,7 @@
  * (exit 2) from this one place until its issue fills it in.
  */
 import { Argument, type Command } from 'commander';
-import { collect, nonNegativeInt } from '../args.js';
+import { collect } from '../args.js';
 import type { CliContext } from '../context.js';
 import { NotImplementedError } from '../errors.js';
 
@@ -12,7 +12,7 @@ function notYet(what: string): () => Promise<void> {
   return () => Promise.reject(new NotImplementedError(what));
 }
 
-/** Registers rollout, logs, exec, node and secret. */
+/** Registers rollout, node and secret. */
 export function registerLaterCommands(program: Command, _ctx: CliContext): void {
   program
     .command('rollout')
@@ -22,23 +22,6 @@ export function registerLaterCommands(program: Command, _ctx: CliContext): void 
     .argument('<name>', 'service name')
     .option('-n, --namespace <ns>', 'namespace (default: default)')
     .action(notYet('flotilla rollout'));
-
-  program
-    .command('logs')
-    .description('print the output of a task, or of every task of service/NAME')
-    .argument('<target>', 'TASK or service/NAME')
-    .option('-n, --namespace <ns>', 'namespace (default: default)')
-    .option('-f, --follow', 'keep printing new output')
-    .option('--tail <n>', 'only the last N lines', nonNegativeInt)
-    .action(notYet('flotilla logs'));
-
-  program
-    .command('exec')
-    .description('run a command inside a running task')
-    .argument('<task>', 'task name')
-    .argument('<command...>', 'command and arguments (after --)')
-    .option('-n, --namespace <ns>', 'namespace (default: default)')
-    .action(notYet('flotilla exec'));
 
   const node = program.command('node').description('manage nodes');
   for (const action of ['drain', 'cordon', 'uncordon']) {

@@ -20,6 +20,8 @@ import { createObject, deleteObject, getObject, listObjects, updateObject, updat
 import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
 import { serveWatch } from './watch.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
+import { AgentDialer } from '../proxy/agent-dialer.js';
+import { isProxyRoute, serveProxy, type ProxyEnv } from '../proxy/routes.js';
 
 /** Options of the API server beside the shared context. */
 export interface ApiServerOptions {
@@ -50,6 +52,7 @@ const ROUTES: Record<'collection' | 'item' | 'status', Record<string, Handler>> 
 /** Starts the HTTPS server on host:port; resolves once it listens. */
 export async function startApiServer(opts: ApiServerOptions, host: string, port: number): Promise<ApiServer> {
   const live = new Set<Disposable>();
+  const proxy: ProxyEnv = { ctx: opts.ctx, dialer: new AgentDialer(opts.pki), live };
   const server = https.createServer({
     key: opts.pki.serverKeyPem,
     cert: opts.pki.serverCertPem,
@@ -62,7 +65,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void dispatch(opts, req, res, live).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+    void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
     // A client that fails the handshake (wrong CA, port scan) is not our error to log.
@@ -92,7 +95,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   };
 }
 
-async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>): Promise<void> {
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv): Promise<void> {
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
@@ -107,6 +110,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (rest.length === 1 && rest[0] === 'apply') return methodIs(method, 'POST', () => applyObjects(ctx, req, res, identity));
   if (rest.length === 1 && rest[0] === 'watch') return methodIs(method, 'GET', () => serveWatch(ctx, res, identity, url, live));
   if (rest.length === 1 && rest[0] === 'revision') return methodIs(method, 'GET', async () => sendJson(res, 200, { revision: await ctx.store.revision() }));
+  if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
   const shape = rest.length === 1 ? 'collection' : rest.length === 2 ? 'item' : rest.length === 3 && rest[2] === 'status' ? 'status' : undefined;

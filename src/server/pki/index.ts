@@ -31,6 +31,9 @@ const SKEW_MS = 5 * 60 * 1000;
 /** Prefix of the common name of node client certificates: `node:NAME`. */
 export const NODE_CN_PREFIX = 'node:';
 
+/** Common name of the API server's client certificate towards agent endpoints (logs, exec). */
+export const SERVER_CLIENT_CN = 'flotilla:server';
+
 /** Options of loadOrCreatePki. */
 export interface PkiOptions {
   /** Extra SANs for the server certificate: IP addresses or DNS names. */
@@ -98,6 +101,34 @@ export class ClusterPki {
       ],
     }, crypto);
     return cert.toString('pem');
+  }
+
+  /**
+   * Issues a fresh client certificate (new key) for an internal component with common name
+   * `cn`, e.g. `flotilla:server` for the API server calling agents. Its CN has no `node:`/`user:`
+   * prefix, so the API's authenticator gives it no identity: it opens agents, not the API.
+   */
+  async issueClientCertificate(cn: string, ttlMs: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+    const keys = await generateKeyPair();
+    const now = Date.now();
+    const notAfter = new Date(Math.min(now + Math.min(Math.max(ttlMs, 60_000), MAX_NODE_TTL_MS), this.caCert.notAfter.getTime()));
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: randomSerial(),
+      subject: [{ CN: [cn] }, { O: ['flotilla'] }],
+      issuer: this.caCert.subject,
+      notBefore: new Date(now - SKEW_MS),
+      notAfter,
+      signingAlgorithm: EC_ALG,
+      publicKey: keys.publicKey,
+      signingKey: this.caKeys.privateKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+        await x509.AuthorityKeyIdentifierExtension.create(this.caKeys.publicKey, false, crypto),
+      ],
+    }, crypto);
+    return { certPem: cert.toString('pem'), keyPem: await privateKeyToPem(keys.privateKey), notAfter };
   }
 }
 

@@ -77,13 +77,18 @@ function runProcess(
     timedOut = true;
     void killExec(pidFile, child.pid);
   }, opts.timeoutMs);
+  const onAbort = (): void => void killExec(pidFile, child.pid);
+  if (opts.signal?.aborted === true) onAbort();
+  else opts.signal?.addEventListener('abort', onAbort, { once: true });
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       reject(err);
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve({ code: code ?? (signal !== null ? 137 : 255), timedOut, held });
     });
   });
