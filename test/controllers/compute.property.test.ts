@@ -17,13 +17,15 @@ type Step =
   | { op: 'scale'; replicas: number }
   | { op: 'state'; pick: number; state: TaskState; ready: boolean }
   | { op: 'spec'; condition: 'any' | 'on-failure' | 'none' }
-  | { op: 'time'; ms: number };
+  | { op: 'time'; ms: number }
+  | { op: 'image'; tag: number; parallelism: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('scale' as const), replicas: fc.integer({ min: 0, max: 6 }) }),
   fc.record({ op: fc.constant('state' as const), pick: fc.nat(), state: fc.constantFrom(...TASK_STATES), ready: fc.boolean() }),
   fc.record({ op: fc.constant('spec' as const), condition: fc.constantFrom('any' as const, 'on-failure' as const, 'none' as const) }),
   fc.record({ op: fc.constant('time' as const), ms: fc.integer({ min: 0, max: 70_000 }) }),
+  fc.record({ op: fc.constant('image' as const), tag: fc.integer({ min: 1, max: 3 }), parallelism: fc.integer({ min: 0, max: 2 }) }),
 );
 
 /** A tiny store model: applies actions with expected revisions like the real one. */
@@ -80,6 +82,7 @@ void describe('service controller properties', () => {
           if (step.op === 'scale') m.specChange({ replicas: step.replicas });
           if (step.op === 'spec') m.specChange({ restart: { condition: step.condition, delaySeconds: 1, maxDelaySeconds: 30 } });
           if (step.op === 'time') now += step.ms;
+          if (step.op === 'image') m.specChange({ image: `registry.local/demo:${step.tag}`, update: { ...m.svc.spec.update, parallelism: step.parallelism } });
           if (step.op === 'state' && m.tasks.size > 0) {
             const all = [...m.tasks.values()];
             const t = all[step.pick % all.length] as Task;

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NodeObject, Service, Task } from '../../src/api/kinds.js';
+import type { Action } from '../../src/controllers/framework/apply.js';
 import { computeServiceActions, type ServicePlan } from '../../src/controllers/service/compute.js';
 import { computeReap } from '../../src/controllers/service/reaper.js';
 import { RESTARTS_ANNOTATION } from '../../src/controllers/service/tasks.js';
@@ -11,6 +12,12 @@ import { counterIdentity, node, service, summarize, T0, task, taskActions } from
 
 function run(svc: Service | undefined, tasks: Task[], nodes: NodeObject[] = [], nowMs = T0 + 60_000): ServicePlan {
   return computeServiceActions({ namespace: 'default', name: 'web', service: svc, tasks, nodes, nowMs, identity: counterIdentity() });
+}
+
+/** The object a create/update action writes. */
+function objectOf(a: Action | undefined): Task {
+  assert.ok(a !== undefined && a.type !== 'delete', 'a create or update action');
+  return a.object as Task;
 }
 
 const ready = (over: Partial<Service['status']> = {}): Service['status'] => ({ replicas: 3, readyReplicas: 0, observedGeneration: 1, ...over });
@@ -22,7 +29,7 @@ void describe('replicated services', () => {
       'create slot=1 pending', 'create slot=2 pending', 'create slot=3 pending',
       'status {"replicas":3,"readyReplicas":0,"observedGeneration":1}',
     ]);
-    const created = plan.actions[0]?.object as Task;
+    const created = objectOf(plan.actions[0]);
     assert.equal(created.metadata.name, 'web-1-t0001');
     assert.deepEqual(created.metadata.labels, { service: 'web' });
     assert.equal(created.spec.image, 'registry.local/demo:1');
@@ -142,10 +149,10 @@ void describe('service spec changes (generation)', () => {
   };
   void it('replaces one outdated task at a time with parallelism 1', () => {
     const s = gen2(1);
-    const old = [1, 2, 3].map((i) => task(s, i, 'running', { node: 'n1', gen: 1 }));
+    const old = [1, 2, 3].map((i) => task(service('web', { replicas: 3 }), i, 'running', { node: 'n1', gen: 1 }));
     const plan = run(s, old, [node('n1')]);
     assert.deepEqual(taskActions(plan.actions), ['create slot=1 pending', 'update slot=1 desired=shutdown state=running']);
-    assert.equal((plan.actions[0]?.object as Task).spec.image, 'registry.local/demo:2');
+    assert.equal((objectOf(plan.actions[0])).spec.image, 'registry.local/demo:2');
     // The new slot-1 task is not running yet: nothing more.
     const inFlight = [task(s, 1, 'assigned', { node: 'n1', gen: 2 }), ...old.slice(1)];
     assert.deepEqual(taskActions(run(s, inFlight, [node('n1')]).actions), []);
@@ -153,9 +160,15 @@ void describe('service spec changes (generation)', () => {
     const next = [task(s, 1, 'running', { node: 'n1', gen: 2 }), ...old.slice(1)];
     assert.deepEqual(taskActions(run(s, next, [node('n1')]).actions), ['create slot=2 pending', 'update slot=2 desired=shutdown state=running']);
   });
+  void it('a new generation that only scaled (or changed update/restart policy) replaces nothing', () => {
+    const s = service('web', { replicas: 4, restart: { condition: 'none', delaySeconds: 3, maxDelaySeconds: 9 } }, 3);
+    const old = service('web', { replicas: 3 });
+    const tasks = [1, 2, 3].map((i) => task(old, i, 'running', { node: 'n1' }));
+    assert.deepEqual(taskActions(run(s, tasks, [node('n1')]).actions), ['create slot=4 pending']);
+  });
   void it('replaces two at a time with parallelism 2', () => {
     const s = gen2(2);
-    const old = [1, 2, 3].map((i) => task(s, i, 'running', { node: 'n1', gen: 1 }));
+    const old = [1, 2, 3].map((i) => task(service('web', { replicas: 3 }), i, 'running', { node: 'n1', gen: 1 }));
     assert.equal(run(s, old, [node('n1')]).actions.filter((a) => a.type === 'create').length, 2);
   });
 });
@@ -181,7 +194,7 @@ void describe('global services', () => {
   void it('names global tasks after the node, as a DNS label of at most 63 chars', () => {
     const long = 'node-' + 'x'.repeat(80);
     const plan = run(glob(), [], [node(long)]);
-    const name = (plan.actions[0]?.object as Task).metadata.name;
+    const name = (objectOf(plan.actions[0])).metadata.name;
     assert.ok(name.length <= 63, name);
     assert.match(name, /^agent-node-x+-t0001$/);
   });

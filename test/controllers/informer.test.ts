@@ -31,7 +31,7 @@ void describe('Informer', () => {
       assert.deepEqual(inf.byIndex('group', 'x').map((o) => o.metadata.name), ['a']);
 
       const c = await store.create(obj('c', 'x'));
-      assert.ok(await inf.waitFor(() => inf.lastRevision() >= c.metadata.revision, 2_000));
+      assert.ok(await inf.waitFor(() => inf.lastRevision() >= c.metadata.revision, 2_000), 'sees c');
       assert.deepEqual(inf.byIndex('group', 'x').map((o) => o.metadata.name).sort(), ['a', 'c']);
       const moved = await store.get({ kind: 'Config', namespace: 'default', name: 'a' });
       await store.update({ ...(moved as ApiObject), metadata: { ...(moved as ApiObject).metadata, labels: { group: 'y' } } });

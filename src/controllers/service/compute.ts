@@ -6,10 +6,12 @@
  * A "unit" is where one task should run: a slot 1..replicas (replicated) or a node (global).
  * Per unit: no task -> create; an ended task -> restart policy with backoff; a task of an
  * older service generation -> replace (update.parallelism at a time); a unit the service no
- * longer wants -> desired shutdown. Replaced tasks stay as history with desired shutdown.
+ * longer wants -> desired shutdown. "Older generation" means the spec of what runs changed
+ * (isOutdated): scaling alone bumps the generation too but replaces nothing. Replaced tasks stay as history with desired shutdown.
  */
 import { matchConstraint, parseConstraint, type Constraint } from '../../api/constraint.js';
-import { TASK_STATES, type NodeObject, type Service, type ServiceStatus, type Task } from '../../api/kinds.js';
+import { TASK_STATES, type NodeObject, type Service, type ServiceSpec, type ServiceStatus, type Task } from '../../api/kinds.js';
+import { specEqual } from '../../api/validate/equal.js';
 import type { Action } from '../framework/apply.js';
 import { TaskPlan } from './plan.js';
 import { restartDecision } from './restart.js';
@@ -147,7 +149,17 @@ function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceS
     if (d.kind === 'replace') replace(plan, svc, unit, keep, input, d.restarts, `restart after ${keep.status?.state ?? 'end'}`);
     return undefined;
   }
-  return keep.spec.serviceGeneration !== svc.metadata.generation ? keep : undefined;
+  return isOutdated(keep, svc) ? keep : undefined;
+}
+
+/**
+ * True when the task was made from an older spec that differs in what the task runs: a new
+ * generation that only changed replicas, update or restart policy does not replace tasks.
+ */
+export function isOutdated(t: Task, svc: Service): boolean {
+  if (t.spec.serviceGeneration === svc.metadata.generation) return false;
+  const runs = (spec: ServiceSpec | undefined): unknown => (spec === undefined ? undefined : { ...spec, replicas: 0, update: undefined, restart: undefined });
+  return !specEqual(runs(t.spec.template), runs(svc.spec));
 }
 
 /** Of several tasks in one unit, the furthest along (running beats pending), then the newest. */
@@ -167,7 +179,7 @@ function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: U
   if (outdated.length === 0) return;
   const parallelism = svc.spec.update?.parallelism ?? 1;
   const inFlight = plan.tasks().filter((t) =>
-    isDesiredRunning(t) && !isTerminal(t) && !isForeign(t, svc) && t.spec.serviceGeneration === svc.metadata.generation && t.status?.state !== 'running').length;
+    isDesiredRunning(t) && !isTerminal(t) && !isForeign(t, svc) && !isOutdated(t, svc) && t.status?.state !== 'running').length;
   let allowed = parallelism <= 0 ? outdated.length : Math.max(0, parallelism - inFlight);
   for (const { unit, task } of outdated) {
     if (allowed <= 0) break;
