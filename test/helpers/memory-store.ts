@@ -27,8 +27,8 @@ export class MemoryStore implements Store {
   private compactedTo = 0;
   /** Every successful write op, in order (for assertions). */
   readonly writes: TxnOp[] = [];
-  /** When set, the next txn/update/delete/create fails with this error, once. */
-  failNext: Error | undefined;
+  /** When set, the next write (txn/update/delete/create) whose ops `when` accepts fails with `error`, once. */
+  failNext: { error: Error; when?: (ops: TxnOp[]) => boolean } | undefined;
 
   async create(obj: ApiObject): Promise<ApiObject> {
     return (await this.txn([{ op: 'create', object: obj }]))[0] as ApiObject;
@@ -56,8 +56,8 @@ export class MemoryStore implements Store {
   }
 
   async txn(ops: TxnOp[]): Promise<ApiObject[]> {
-    if (this.failNext !== undefined) {
-      const e = this.failNext;
+    if (this.failNext !== undefined && (this.failNext.when?.(ops) ?? true)) {
+      const e = this.failNext.error;
       this.failNext = undefined;
       throw e;
     }
