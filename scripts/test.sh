@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== lint"
-npx eslint src test bench
+npx eslint src test bench scripts
 echo "== tests"
 shopt -s globstar nullglob
 files=(test/**/*.test.ts)

@@ -63,7 +63,9 @@ export class TaskSupervisor implements Disposable {
   constructor(private readonly opts: TaskSupervisorOptions) {
     this.log = opts.log ?? (() => undefined);
     this.informer = new Informer<Task>({ store: opts.store, kind: 'Task', log: this.log });
-    this.controller = new Controller({ name: 'tasks', sync: (k) => this.sync(k), workers: opts.workers ?? 4, log: this.log, maxDelayMs: 30_000 });
+    // Retries are visible in the task's status message; the controller's own lines are for debugging.
+    const debug = process.env.FLOTILLA_DEBUG === '1' ? this.log : (): void => undefined;
+    this.controller = new Controller({ name: 'tasks', sync: (k) => this.sync(k), workers: opts.workers ?? 4, log: debug, maxDelayMs: 30_000 });
     const enqueue = (t: Task): void => {
       if (t.spec.node === opts.nodeName || this.fresh.has(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }))) {
         this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
