@@ -1,8 +1,14 @@
 /**
- * Store benchmark: writes/s (single writes and txn batches) and watch delivery latency across
+ * Store benchmark: writes/s (single writes and txn batches), concurrent writers (N creates in
+ * flight: writes/s and latency, what group commit is for) and watch delivery latency across
  * many watchers, for any Store backend. Prints each round and the median of the rounds.
  *
  *   node --import tsx bench/store.ts --backend sqlite [--objects 10000] [--watchers 100] [--rounds 3]
+ *        [--writers 1,16,64] [--concurrent-writes 4000] [--only concurrent]
+ *
+ * Backends: `sqlite` (default durability: fdatasync of the WAL off the main thread, group commit),
+ * `sqlite-commit` (SQLite's synchronous=FULL: the fsync inside COMMIT, still group commit),
+ * `sqlite-normal` (no fsync at commit: survives kill -9, not power loss).
  *
  * Add a backend by adding an entry to `backends` below: a function that opens a fresh, empty
  * store and returns it with a close() that stops and removes whatever it started.
@@ -24,13 +30,14 @@ export interface BenchStore {
 
 /** Backend name -> factory. Each call must return a fresh, empty store. */
 export const backends: Record<string, () => Promise<BenchStore>> = {
-  sqlite: () => sqliteBench('full'),
-  'sqlite-normal': () => sqliteBench('normal'),
+  sqlite: () => sqliteBench('full', 'thread'),
+  'sqlite-commit': () => sqliteBench('full', 'commit'),
+  'sqlite-normal': () => sqliteBench('normal', 'thread'),
 };
 
-function sqliteBench(sync: 'full' | 'normal'): Promise<BenchStore> {
+function sqliteBench(sync: 'full' | 'normal', fsync: 'thread' | 'commit'): Promise<BenchStore> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
-  const store = openSqliteStore({ path: join(dir, 'store.db'), synchronous: sync });
+  const store = openSqliteStore({ path: join(dir, 'store.db'), synchronous: sync, fsync });
   return Promise.resolve({
     store,
     async close() {
@@ -49,16 +56,37 @@ function task(i: number, v = 0): ApiObject {
   };
 }
 
-interface Round {
-  singleWritesPerSec: number;
-  txnObjectsPerSec: number;
-  txnsPerSec: number;
-  listMs: number;
+interface WatchRound {
   watchedWritesPerSec: number;
   issueP50Ms: number;
   issueP99Ms: number;
   ackP50Ms: number;
   ackP99Ms: number;
+}
+
+/** One round's figures by key; keys ending in `Ms` are milliseconds. */
+type Round = Record<string, number>;
+
+/** `writers` concurrent loops, each creating one object after another, `total` creates in all. */
+async function concurrentWrites(store: Store, writers: number, total: number): Promise<Round> {
+  const lat = new Float64Array(total);
+  let next = 0;
+  const stats = (store as { commitStats?: { batches: number } }).commitStats;
+  const batches0 = stats?.batches ?? 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: writers }, async () => {
+    while (next < total) {
+      const i = next++;
+      const obj = task(i);
+      const t = performance.now();
+      await store.create({ ...obj, kind: 'Config', metadata: { ...obj.metadata, namespace: `w${writers}` } });
+      lat[i] = performance.now() - t;
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  lat.sort();
+  const batches = (stats?.batches ?? NaN) - batches0;
+  return { [`w${writers}PerSec`]: total / secs, [`w${writers}P50Ms`]: pct(lat, 0.5), [`w${writers}P99Ms`]: pct(lat, 0.99), [`w${writers}PerBatch`]: total / batches };
 }
 
 async function singleWrites(store: Store, count: number): Promise<number> {
@@ -80,7 +108,7 @@ async function txnWrites(store: Store, objects: number, batch: number): Promise<
 }
 
 /** Updates every object once, singly, while `watchers` watches record when each event lands. */
-async function watchLatency(store: Store, objects: number, watchers: number): Promise<Pick<Round, 'watchedWritesPerSec' | 'issueP50Ms' | 'issueP99Ms' | 'ackP50Ms' | 'ackP99Ms'>> {
+async function watchLatency(store: Store, objects: number, watchers: number): Promise<WatchRound> {
   const issued = new Float64Array(objects);
   const acked = new Float64Array(objects);
   const delivered = new Float64Array(objects * watchers);
@@ -128,23 +156,36 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? (s[m] ?? NaN) : ((s[m - 1] ?? NaN) + (s[m] ?? NaN)) / 2;
 }
 
-async function round(factory: () => Promise<BenchStore>, objects: number, watchers: number, singles: number, batch: number): Promise<Round> {
+interface RoundOptions {
+  objects: number;
+  watchers: number;
+  singles: number;
+  batch: number;
+  writers: number[];
+  concurrentWrites: number;
+  onlyConcurrent: boolean;
+}
+
+async function round(factory: () => Promise<BenchStore>, o: RoundOptions): Promise<Round> {
   const b = await factory();
   try {
-    const singleWritesPerSec = await singleWrites(b.store, singles);
-    const txn = await txnWrites(b.store, objects, batch);
+    let out: Round = {};
+    for (const w of o.writers) out = { ...out, ...(await concurrentWrites(b.store, w, o.concurrentWrites)) };
+    if (o.onlyConcurrent) return out;
+    const singleWritesPerSec = await singleWrites(b.store, o.singles);
+    const txn = await txnWrites(b.store, o.objects, o.batch);
     const t0 = performance.now();
     const listed = await b.store.list('Task', { namespace: 'bench' });
     const listMs = performance.now() - t0;
-    if (listed.items.length !== objects) throw new Error(`list returned ${listed.items.length} of ${objects}`);
-    const lat = await watchLatency(b.store, objects, watchers);
-    return { singleWritesPerSec, txnObjectsPerSec: txn.objPerSec, txnsPerSec: txn.txnPerSec, listMs, ...lat };
+    if (listed.items.length !== o.objects) throw new Error(`list returned ${listed.items.length} of ${o.objects}`);
+    const lat = await watchLatency(b.store, o.objects, o.watchers);
+    return { ...out, singleWritesPerSec, txnObjectsPerSec: txn.objPerSec, txnsPerSec: txn.txnPerSec, listMs, ...lat };
   } finally {
     await b.close();
   }
 }
 
-const LABELS: Record<keyof Round, string> = {
+const LABELS: Record<string, string> = {
   singleWritesPerSec: 'single creates/s',
   txnObjectsPerSec: 'txn-batched creates/s (objects)',
   txnsPerSec: 'txns/s',
@@ -156,6 +197,13 @@ const LABELS: Record<keyof Round, string> = {
   ackP99Ms: 'delivery p99, from write acked (ms)',
 };
 
+function label(key: string): string {
+  const m = /^w(\d+)(PerSec|P50Ms|P99Ms|PerBatch)$/.exec(key);
+  if (m === null) return LABELS[key] ?? key;
+  const what = { PerSec: 'creates/s', P50Ms: 'latency p50 (ms)', P99Ms: 'latency p99 (ms)', PerBatch: 'writes per transaction' }[m[2] as 'PerSec'];
+  return `${m[1]} writers in flight: ${what}`;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -165,24 +213,29 @@ async function main(): Promise<void> {
       singles: { type: 'string', default: '2000' },
       batch: { type: 'string', default: '500' },
       rounds: { type: 'string', default: '3' },
+      writers: { type: 'string', default: '1,16,64' },
+      'concurrent-writes': { type: 'string', default: '4000' },
+      only: { type: 'string' },
     },
   });
   const factory = backends[values.backend];
   if (factory === undefined) throw new Error(`unknown backend ${values.backend}; known: ${Object.keys(backends).join(', ')}`);
-  const [objects, watchers, singles, batch, rounds] = [values.objects, values.watchers, values.singles, values.batch, values.rounds].map(Number) as [number, number, number, number, number];
-  console.log(`store bench: backend=${values.backend} objects=${objects} watchers=${watchers} single-writes=${singles} batch=${batch} rounds=${rounds}`);
+  const [objects, watchers, singles, batch, rounds, concurrentWrites] = [values.objects, values.watchers, values.singles, values.batch, values.rounds, values['concurrent-writes']].map(Number) as [number, number, number, number, number, number];
+  const writers = values.writers.split(',').filter((x) => x !== '').map(Number);
+  const o: RoundOptions = { objects, watchers, singles, batch, writers, concurrentWrites, onlyConcurrent: values.only === 'concurrent' };
+  console.log(`store bench: backend=${values.backend} objects=${objects} watchers=${watchers} single-writes=${singles} batch=${batch} writers=${writers.join(',')} concurrent-writes=${concurrentWrites} rounds=${rounds}`);
   const results: Round[] = [];
   for (let r = 0; r < rounds; r++) {
-    const res = await round(factory, objects, watchers, singles, batch);
+    const res = await round(factory, o);
     results.push(res);
-    console.log(`round ${r + 1}: ` + Object.entries(res).map(([k, v]) => `${k}=${(v as number).toFixed(k.endsWith('Ms') ? 3 : 0)}`).join(' '));
+    console.log(`round ${r + 1}: ` + Object.entries(res).map(([k, v]) => `${k}=${v.toFixed(k.endsWith('Ms') || k.endsWith('PerBatch') ? 2 : 0)}`).join(' '));
   }
   console.log(`\nmedian of ${rounds} rounds (${values.backend}):`);
-  for (const k of Object.keys(LABELS) as (keyof Round)[]) {
-    const v = median(results.map((x) => x[k]));
-    console.log(`  ${LABELS[k].padEnd(40)} ${k.endsWith('Ms') ? v.toFixed(3) : Math.round(v).toLocaleString('en-US')}`);
+  for (const k of Object.keys(results[0] ?? {})) {
+    const v = median(results.map((x) => x[k] ?? NaN));
+    console.log(`  ${label(k).padEnd(40)} ${k.endsWith('Ms') || k.endsWith('PerBatch') ? v.toFixed(2) : Math.round(v).toLocaleString('en-US')}`);
   }
-  console.log('  (delivery latency is over every (event, watcher) pair; a negative "from acked" means the event was delivered before the write call returned)');
+  if (!o.onlyConcurrent) console.log('  (delivery latency is over every (event, watcher) pair; a negative "from acked" means the event was delivered before the write call returned)');
 }
 
 await main();
