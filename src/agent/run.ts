@@ -14,14 +14,15 @@ import { ApiClient } from '../client/index.js';
 import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
 import { ImagePuller } from './image/index.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
-import { registerNode, startHeartbeats } from './node/registration.js';
+import { registerNode, startHeartbeats, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
 import type { TaskHook } from './tasks/hooks.js';
-import { TaskSupervisor } from './tasks/supervisor.js';
+import { TaskSupervisor, type NodeTaskView, type TaskImages } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
+import { startServiceRouting } from './lb/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -48,6 +49,13 @@ export interface RunAgentOptions {
   hooks?: TaskHook[];
   /** Replaces runc (hollow nodes only). */
   runtime?: ContainerRuntime;
+  /** Program service VIPs and the routing mesh with nftables in this network namespace (src/agent/lb). Default off. */
+  serviceRouting?: boolean;
+  /** Service CIDR (default 10.96.0.0/16), routed to the load balancer's dummy interface. */
+  serviceCidr?: string;
+  /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
   log?: (line: string) => void;
 }
 
@@ -84,8 +92,6 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const logDir = path.join(dataDir, 'logs');
     endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
     const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port };
-    const node = await registerNode(client, identity, AGENT_VERSION);
-    stack.add(startHeartbeats(client, node, identity, AGENT_VERSION, opts.heartbeatMs ?? 2_000, log));
     const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, bridgeName: opts.bridge, log })];
     const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
     if (network !== undefined) {
@@ -95,13 +101,16 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }
     const puller = new ImagePuller({ dataDir: path.join(dataDir, 'images'), log });
     stack.add({ stop: () => puller.stop() });
-    const supervisor = new TaskSupervisor({
-      nodeName, store: client, status: client, runtime, hooks,
+    stack.add(await runNode({
+      client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000,
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
-      logDir, log,
-    });
-    await supervisor.start();
-    stack.add(supervisor);
+    }));
+    if (opts.serviceRouting === true) {
+      stack.add(await startServiceRouting({
+        store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,
+        ingressHttpPort: opts.ingressHttpPort, ingressHttpsPort: opts.ingressHttpsPort,
+      }));
+    }
     log(`flotilla agent ${nodeName} ready (server ${opts.server})`);
     return { nodeName, client, runtime, agentPort: endpoint.address.port, credentials: () => creds, stop: () => stack.stop() };
   } catch (err) {
@@ -110,8 +119,63 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
   }
 }
 
+/** What runNode needs: one node's identity and the parts that run its tasks. */
+export interface RunNodeOptions {
+  /** The API client; hollow nodes share one. */
+  client: ApiClient;
+  identity: NodeIdentity;
+  runtime: ContainerRuntime;
+  images: TaskImages;
+  hooks: TaskHook[];
+  logDir: string;
+  heartbeatMs: number;
+  /** Delay before the periodic heartbeats begin (hollow nodes stagger theirs over the interval). */
+  heartbeatOffsetMs?: number;
+  /** A Task cache shared with other nodes of this process (hollow nodes); default: an informer of its own. */
+  sharedTasks?: NodeTaskView;
+  /** Parallel task syncs of this node (default 4). */
+  workers?: number;
+  log: (line: string) => void;
+}
+
+/**
+ * Registers one Node, heartbeats it and runs its tasks with a TaskSupervisor: the part of an
+ * agent that the real agent and every hollow node share. Stops the supervisor, then the beats.
+ */
+export async function runNode(o: RunNodeOptions): Promise<Disposable> {
+  const stack = new DisposableStack();
+  try {
+    const node = await registerNode(o.client, o.identity, AGENT_VERSION);
+    stack.add(startHeartbeatsAfter(o.heartbeatOffsetMs ?? 0, () => startHeartbeats(o.client, node, o.identity, AGENT_VERSION, o.heartbeatMs, o.log)));
+    const supervisor = new TaskSupervisor({
+      nodeName: o.identity.name, store: o.client, status: o.client, runtime: o.runtime, hooks: o.hooks,
+      images: o.images, logDir: o.logDir, log: o.log,
+      ...(o.sharedTasks !== undefined ? { sharedTasks: o.sharedTasks } : {}),
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    });
+    await supervisor.start();
+    stack.add(supervisor);
+    return stack;
+  } catch (err) {
+    await stack.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Starts heartbeats now, or after `offsetMs` (stopping before then cancels them). */
+function startHeartbeatsAfter(offsetMs: number, start: () => Disposable): Disposable {
+  if (offsetMs <= 0) return start();
+  let beats: Disposable | undefined;
+  const timer = setTimeout(() => { beats = start(); }, offsetMs);
+  timer.unref();
+  return disposable(async () => {
+    clearTimeout(timer);
+    await beats?.stop();
+  });
+}
+
 /** Renews the node certificate at two thirds of its life, retrying every 10 s on failure. */
-function startRenewal(current: () => NodeCredentials, apply: (c: NodeCredentials) => Promise<void>, dataDir: string, log: (l: string) => void): Disposable {
+export function startRenewal(current: () => NodeCredentials, apply: (c: NodeCredentials) => Promise<void>, dataDir: string, log: (l: string) => void): Disposable {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let inFlight: Promise<void> = Promise.resolve();

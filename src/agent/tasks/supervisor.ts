@@ -32,6 +32,20 @@ export interface TaskStatusWriter {
   get(key: { kind: 'Task'; namespace: string; name: string }): Promise<ApiObject | undefined>;
 }
 
+/**
+ * A Task cache several supervisors share instead of one informer (and one watch) each: hollow
+ * nodes run thousands of supervisors in one process over one watch. Its owner starts and
+ * stops it; the supervisor only reads it and subscribes to the tasks of its node.
+ */
+export interface NodeTaskView {
+  /** The cached task under its informer key (`Task/namespace/name`). */
+  get(key: string): Task | undefined;
+  /** Every cached task whose `spec.node` is `nodeName`. */
+  assignedTo(nodeName: string): Task[];
+  /** Calls `onChange` for each add, update or delete of a task on `nodeName`; returns the unsubscribe. */
+  subscribe(nodeName: string, onChange: (t: Task) => void): () => void;
+}
+
 /** How a TaskSupervisor is wired. */
 export interface TaskSupervisorOptions {
   nodeName: string;
@@ -44,6 +58,8 @@ export interface TaskSupervisorOptions {
   logDir: string;
   log?: (msg: string) => void;
   workers?: number;
+  /** Read tasks from this shared cache instead of an informer of its own (hollow nodes). */
+  sharedTasks?: NodeTaskView;
 }
 
 const MAX_STEPS_PER_SYNC = 8;
@@ -52,7 +68,10 @@ const EXIT_WAIT_MS = 5_000;
 
 /** See the file comment. */
 export class TaskSupervisor implements Disposable {
-  private readonly informer: Informer<Task>;
+  /** Our own informer; undefined when reading a shared NodeTaskView. */
+  private readonly informer: Informer<Task> | undefined;
+  private readonly tasks: Pick<NodeTaskView, 'get' | 'assignedTo'>;
+  private unsubscribe: (() => void) | undefined;
   private readonly controller: Controller;
   private readonly waiting = new Set<string>();
   /** Newer copies of tasks than the informer may have yet (our own status writes). */
@@ -62,40 +81,50 @@ export class TaskSupervisor implements Disposable {
 
   constructor(private readonly opts: TaskSupervisorOptions) {
     this.log = opts.log ?? (() => undefined);
-    this.informer = new Informer<Task>({ store: opts.store, kind: 'Task', log: this.log });
     // Retries are visible in the task's status message; the controller's own lines are for debugging.
     const debug = process.env.FLOTILLA_DEBUG === '1' ? this.log : (): void => undefined;
-    this.controller = new Controller({ name: 'tasks', sync: (k) => this.sync(k), workers: opts.workers ?? 4, log: debug, maxDelayMs: 30_000 });
+    this.controller = new Controller({ name: 'tasks', sync: (k) => this.sync(k), workers: opts.workers ?? 8, log: debug, maxDelayMs: 30_000 });
     const enqueue = (t: Task): void => {
       if (t.spec.node === opts.nodeName || this.fresh.has(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }))) {
         this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
       }
     };
-    this.informer.addHandler({ onAdd: enqueue, onUpdate: (_o, t) => enqueue(t), onDelete: enqueue });
+    if (opts.sharedTasks !== undefined) {
+      this.informer = undefined;
+      this.tasks = opts.sharedTasks;
+      this.unsubscribe = opts.sharedTasks.subscribe(opts.nodeName, enqueue);
+      return;
+    }
+    const informer = new Informer<Task>({ store: opts.store, kind: 'Task', log: this.log });
+    this.informer = informer;
+    this.tasks = { get: (k) => informer.get(k), assignedTo: (n) => informer.list().filter((t) => t.spec.node === n) };
+    informer.addHandler({ onAdd: enqueue, onUpdate: (_o, t) => enqueue(t), onDelete: enqueue });
   }
 
   /** Adopts the containers already running, then starts watching tasks. */
   async start(): Promise<void> {
-    await this.informer.start();
-    await gcArchivedLogs(this.opts.logDir, (id) => this.informer.get(taskKeyOfContainer(id)) !== undefined);
+    await this.informer?.start();
+    await gcArchivedLogs(this.opts.logDir, (id) => this.tasks.get(taskKeyOfContainer(id)) !== undefined);
     for (const c of await this.opts.runtime.list()) {
       const ns = c.annotations['flotilla.namespace'];
       const name = c.annotations['flotilla.task'];
       if (ns === undefined || name === undefined) continue;
       this.controller.enqueue(keyString({ kind: 'Task', namespace: ns, name }));
     }
-    for (const t of this.informer.list()) if (t.spec.node === this.opts.nodeName) this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
+    for (const t of this.tasks.assignedTo(this.opts.nodeName)) this.controller.enqueue(keyString({ kind: 'Task', namespace: t.metadata.namespace, name: t.metadata.name }));
     this.controller.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     await this.controller.stop();
-    await this.informer.stop();
+    await this.informer?.stop();
   }
 
   private current(key: string): Task | undefined {
-    const cached = this.informer.get(key);
+    const cached = this.tasks.get(key);
     const mine = this.fresh.get(key);
     const t = mine !== undefined && (cached === undefined || mine.metadata.revision >= cached.metadata.revision) ? mine : cached;
     if (mine !== undefined && t === cached) this.fresh.delete(key);
@@ -110,7 +139,7 @@ export class TaskSupervisor implements Disposable {
       const task = this.current(key);
       const container = await this.opts.runtime.state(id);
       const step = planTask(task, container);
-      if (step.do === 'idle' && task === undefined && container === undefined && this.informer.get(key) === undefined) {
+      if (step.do === 'idle' && task === undefined && container === undefined && this.tasks.get(key) === undefined) {
         await dropArchivedLogs(this.opts.logDir, id); // the Task is gone: so are its logs
       }
       if (step.do === 'idle') return;

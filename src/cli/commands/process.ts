@@ -8,7 +8,6 @@ import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
-import { NotImplementedError } from '../errors.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, untilSignal } from './server.js';
 
 /** Options of `flotilla up`. */
@@ -19,6 +18,8 @@ export interface UpOptions {
   subnet?: string;
   /** Bridge of the node's tasks. */
   bridge?: string;
+  /** Range the node subnet is cut from. */
+  clusterCidr?: string;
 }
 
 /** Options of `flotilla agent`. */
@@ -34,6 +35,10 @@ export interface AgentOptions {
   bridge?: string;
   /** Address the server and other nodes reach this agent at. */
   address?: string;
+  /** Heartbeat interval (default 2000 ms). */
+  heartbeatMs?: number;
+  /** Delay of a hollow container's start (only with --simulate). */
+  startDelayMs?: number;
 }
 
 /** Options of `flotilla token create`. */
@@ -48,7 +53,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -56,7 +61,7 @@ export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void>
 
 /** Runs a node agent until SIGINT/SIGTERM. */
 export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise<void> {
-  if (opts.simulate !== undefined) throw new NotImplementedError('flotilla agent --simulate (hollow nodes)');
+  if (opts.simulate !== undefined) return hollowAgentCommand(opts, opts.simulate, ctx);
   const { runAgent } = await import('../../agent/run.js');
   const agent = await runAgent({
     server: opts.server, token: opts.token, dataDir: opts.dataDir, labels: opts.labels,
@@ -64,11 +69,28 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
     ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
     ...(opts.address !== undefined ? { address: opts.address } : {}),
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     log: (l) => ctx.io.err(`${l}\n`),
   });
   ctx.io.out(`flotilla agent ${agent.nodeName} ready\n`);
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
+  await agent.stop();
+}
+
+/** `agent --simulate N`: N hollow nodes (src/agent/hollow/) until SIGINT/SIGTERM. */
+async function hollowAgentCommand(opts: AgentOptions, count: number, ctx: CliContext): Promise<void> {
+  const { runHollowAgent } = await import('../../agent/hollow/run.js');
+  const agent = await runHollowAgent({
+    server: opts.server, token: opts.token, dataDir: opts.dataDir, count, labels: opts.labels,
+    ...(opts.name !== undefined ? { namePrefix: opts.name } : {}),
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
+    log: (l) => ctx.io.err(`${l}\n`),
+  });
+  ctx.io.out(`flotilla agent: ${count} hollow nodes ready (${agent.identity})\n`);
+  const signal = await untilSignal(['SIGINT', 'SIGTERM']);
+  ctx.io.err(`hollow: ${signal}: stopping ${count} hollow nodes\n`);
   await agent.stop();
 }
 
@@ -94,8 +116,9 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .description('run a single-node cluster (server and agent, embedded store) in the foreground')
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
-    .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
+    .option('--subnet <cidr>', 'subnet of the tasks on this node (default: the one the server assigns from the cluster CIDR)')
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
+    .option('--cluster-cidr <cidr>', 'range the node task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program
@@ -106,11 +129,13 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--data-dir <dir>', 'state directory', join(DEFAULT_DATA_DIR, 'agent'))
     .option('--name <name>', 'node name (default: the host name)')
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
-    .option('--simulate <n>', 'register N hollow nodes that run fake tasks', nonNegativeInt)
-    .option('--subnet <cidr>', 'subnet of the tasks on this node', '10.88.0.0/16')
+    .option('--simulate <n>', 'register N hollow nodes (no containers; label flotilla.dev/hollow=true) that run fake tasks', nonNegativeInt)
+    .option('--subnet <cidr>', 'subnet of the tasks on this node (default: the one the server assigns from the cluster CIDR)')
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--address <ip>', 'address the server and other nodes reach this agent at')
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string }) =>
+    .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
+    .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number }) =>
       agentCommand(
         {
           server: opts.server,
@@ -122,6 +147,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
           ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
           ...(opts.address !== undefined ? { address: opts.address } : {}),
+          ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+          ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
         },
         ctx,
       ),

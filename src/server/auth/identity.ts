@@ -59,5 +59,29 @@ function nodeMay(node: string, a: Access): boolean {
   if (READ_VERBS.has(a.verb)) return true;
   if (a.subresource === 'status') return a.verb === 'update' && (a.kind === 'Task' || a.kind === 'Node');
   if (a.kind === 'Node' && a.name === node) return a.verb === 'create' || a.verb === 'update';
+  if (a.kind === 'Node' && a.verb === 'create' && a.name !== undefined && isHollowNodeOf(node, a.name)) return true;
   return a.kind === 'Event' && a.verb === 'create';
+}
+
+/**
+ * Node names ending in this are hollow-agent credentials (`flotilla agent --simulate N`): one
+ * process, one certificate `node:PREFIX.hollow`, N simulated Nodes `PREFIX-0`, `PREFIX-1`...
+ */
+export const HOLLOW_IDENTITY_SUFFIX = '.hollow';
+
+/** The credential name of the hollow agent whose nodes are named `PREFIX-N`. */
+export function hollowIdentityName(prefix: string): string {
+  return `${prefix}${HOLLOW_IDENTITY_SUFFIX}`;
+}
+
+/**
+ * The one extra right of a hollow credential: creating the Nodes of its own prefix
+ * (`PREFIX-<digits>`), never anyone else's, never updating their spec. Anyone with a join token
+ * can already join under any name, so this grants a token holder nothing new; it saves the
+ * hollow agent N joins and N TLS connections.
+ */
+function isHollowNodeOf(identity: string, nodeName: string): boolean {
+  if (!identity.endsWith(HOLLOW_IDENTITY_SUFFIX)) return false;
+  const prefix = identity.slice(0, -HOLLOW_IDENTITY_SUFFIX.length);
+  return prefix !== '' && nodeName.startsWith(`${prefix}-`) && /^\d+$/.test(nodeName.slice(prefix.length + 1));
 }
