@@ -210,3 +210,11 @@ export interface EventSpec {
   lastTimestamp: string;
 }
 export type EventObject = ApiObject<EventSpec> & { kind: 'Event' };
+
+/**
+ * Task annotation (value: RFC 3339 time) set by the node controller on a replicated task that
+ * must leave its node (drain, labels no longer matching): the service controller stops counting
+ * it in its slot, so a replacement is made while it keeps running; the node controller shuts it
+ * down once the replacement runs (or after a deadline).
+ */
+export const MOVING_ANNOTATION = 'flotilla.dev/moving';

@@ -8,7 +8,9 @@ import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from './framework/clock.js';
 import type { Controller } from './framework/controller.js';
 import { createClusterInformers } from './informers.js';
-import { createPlacementController } from './placement/controller.js';
+import { createNodeController } from './node/controller.js';
+import { createSchedulerController } from './placement/controller.js';
+import type { SchedulerOptions } from '../scheduler/index.js';
 import { createServiceController, createTaskReaper } from './service/controller.js';
 import type { TaskIdentitySource } from './service/tasks.js';
 
@@ -20,6 +22,14 @@ export interface ControllerOptions {
   log?: (msg: string) => void;
   /** Task name/uid randomness (tests). */
   identity?: TaskIdentitySource;
+  /** Heartbeat age after which a node is marked down and its tasks replaced (default 6000). */
+  nodeGracePeriodMs?: number;
+  /** How long a task moving off a drained node waits for its replacement to run (default 60000). */
+  moveTimeoutMs?: number;
+  /** Knobs of the scheduler (default strategy, score limit). */
+  scheduler?: SchedulerOptions;
+  /** Least time between rewrites of one task's FailedScheduling Event with the same reason (default 5000). */
+  eventRefreshMs?: number;
 }
 
 /** The running controllers. */
@@ -28,13 +38,18 @@ export interface RunningControllers extends Disposable {
   readonly ready: Promise<void>;
 }
 
-/** Starts the service controller, the task reaper and the minimal placement loop. */
+/** Starts the service controller, the task reaper, the scheduler, the node lifecycle loop and the rest. */
 export function startControllers(store: Store, opts: ControllerOptions = {}): RunningControllers {
   const clock = opts.clock ?? systemClock;
   const log = opts.log ?? (() => undefined);
   const informers = createClusterInformers(store, clock, log);
   const deps = { store, informers, clock, log, identity: opts.identity };
-  const controllers: Controller[] = [createServiceController(deps), createTaskReaper(deps), createPlacementController(deps)];
+  const controllers: Controller[] = [
+    createServiceController(deps),
+    createTaskReaper(deps),
+    createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs }),
+    createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
+  ];
   let stopped = false;
   const all = [informers.services, informers.tasks, informers.nodes];
   const ready = (async () => {

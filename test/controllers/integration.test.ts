@@ -164,7 +164,7 @@ void describe('controllers on the SQLite store', () => {
     await eventually(store, 'db pending with a reason', async () => {
       const [t] = await tasksOf(store, 'db');
       assert.equal(t?.status?.state, 'pending');
-      assert.equal(t?.status?.message, '0/3 nodes have room: 3 did not match node.labels.zone == z9');
+      assert.equal(t?.status?.message, '0/3 nodes: 3 did not match node.labels.zone == z9');
     });
     const n3 = (await store.get({ kind: 'Node', namespace: '', name: 'n3' })) as NodeObject;
     await store.update({ ...n3, metadata: { ...n3.metadata, labels: { zone: 'z9' } } }, n3.metadata.revision);

@@ -1,67 +1,172 @@
 /**
- * The minimal placement loop: one key ("pending"), so every decision sees every placement
- * before it and two workers never fill the same node's room twice. Any change that may open
- * room (a node changes, a task ends or leaves) re-runs it while tasks wait. To be replaced
- * wholesale by the real scheduler (src/scheduler/).
+ * The scheduler loop: the pure Scheduler (src/scheduler/) fed incrementally from the informers'
+ * events, asked to place every pending task in one batched pass per sync. One queue key
+ * ("pending"), so every pass sees every placement before it. See README.md for the flow.
+ *
+ * A pass retries when something changes that may make a task fit: a node appears, goes or
+ * changes what the filters read (not heartbeats), a task ends or leaves a node, or a new task
+ * waits. A task that still fits nowhere keeps `status.message` = the reason ("0/6 nodes: ...")
+ * and one FailedScheduling Event whose count grows (events.ts).
  */
-import type { NodeObject, Task } from '../../api/kinds.js';
+import { ConflictError, NotFoundError } from '../../api/errors.js';
+import { TERMINAL_TASK_STATES, type NodeObject, type Task } from '../../api/kinds.js';
+import { keyOf, type ApiObject } from '../../api/object.js';
+import { Scheduler, taskId, type SchedulerOptions } from '../../scheduler/index.js';
 import type { Store } from '../../store/store.js';
-import { applyActions, Expectations, type Action } from '../framework/apply.js';
+import { Expectations, type AppliedWrites } from '../framework/apply.js';
 import type { Clock } from '../framework/clock.js';
 import { Controller } from '../framework/controller.js';
-import { BY_PENDING, PENDING, type ClusterInformers } from '../informers.js';
-import { placeTasks, type PlacementResult } from './placement.js';
+import { BY_PENDING, isPendingPlacement, PENDING, type ClusterInformers } from '../informers.js';
+import { SchedulingEvents } from './events.js';
 
-/** What the placement loop needs. */
-export interface PlacementControllerDeps {
+/** What the scheduler loop needs. */
+export interface SchedulerControllerDeps {
   store: Store;
   informers: ClusterInformers;
   clock: Clock;
   log: (msg: string) => void;
+  /** Knobs of the pure scheduler (strategy, score limit). */
+  scheduler?: SchedulerOptions;
+  /** Least time between two writes of one task's FailedScheduling Event with the same reason (default 5 s). */
+  eventRefreshMs?: number;
+  /** Writes in flight at once (default 64; the SQLite store commits them in groups). */
+  writeConcurrency?: number;
 }
 
 /** The single queue key of this loop. */
-export const PLACEMENT_KEY = 'pending';
+export const SCHEDULER_KEY = 'pending';
 
-function toAction(r: PlacementResult, nowMs: number): Action | undefined {
-  const t = r.task;
-  const status = t.status ?? { state: 'pending' as const, desiredState: 'running' as const, ready: false, timestamp: '' };
-  if (r.node === undefined) {
-    if (status.message === r.message) return undefined;
-    const object: Task = { ...t, status: { ...status, message: r.message } };
-    return { type: 'update', object, expectedRevision: t.metadata.revision, reason: `unplaced: ${r.message}` };
-  }
-  const object: Task = {
-    ...t,
-    spec: { ...t.spec, node: r.node },
-    status: { ...status, state: 'assigned', timestamp: new Date(nowMs).toISOString(), message: `assigned to node ${r.node}` },
-  };
-  return { type: 'update', object, expectedRevision: t.metadata.revision, reason: `assign to ${r.node}` };
+/** What a node offers the filters; a change in anything else (the heartbeat) does not retry. */
+function nodeFacts(n: NodeObject): string {
+  return JSON.stringify([n.metadata.labels, n.spec, n.status?.state, n.status?.allocatable]);
 }
 
-/** Builds the placement loop and hooks it to the informers. */
-export function createPlacementController(deps: PlacementControllerDeps): Controller {
+const holdsResources = (t: Task): boolean => t.spec.node !== '' && !TERMINAL_TASK_STATES.has(t.status?.state ?? 'new');
+
+/** The task as placed on `node`. */
+function assigned(t: Task, node: string, nowMs: number): Task {
+  const status = t.status ?? { state: 'pending' as const, desiredState: 'running' as const, ready: false, timestamp: '' };
+  return { ...t, spec: { ...t.spec, node }, status: { ...status, state: 'assigned', timestamp: new Date(nowMs).toISOString(), message: `assigned to node ${node}` } };
+}
+
+/** Runs `fn` over the items, at most `limit` at once; `fn` must not throw. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (x: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** One write of a pass, and what to do when it fails. */
+interface Write {
+  run(): Promise<ApiObject | undefined>;
+  failed(err: unknown): Promise<void>;
+}
+
+/** Builds the scheduler loop and hooks it (and the Scheduler's indexes) to the informers. */
+export function createSchedulerController(deps: SchedulerControllerDeps): Controller {
   const inf = deps.informers;
+  const scheduler = new Scheduler(deps.scheduler);
+  const events = new SchedulingEvents(deps.store, deps.eventRefreshMs ?? 5_000);
   const exp = new Expectations({ Task: inf.tasks });
+
+  const placementWrite = (t: Task, node: string, nowMs: number): Write => ({
+    run: () => deps.store.update(assigned(t, node, nowMs), t.metadata.revision),
+    failed: async (err) => {
+      // Keep the hold only if the task is in fact on that node (our earlier write landed).
+      const cur = err instanceof ConflictError ? ((await deps.store.get(keyOf(t)).catch(() => undefined)) as Task | undefined) : undefined;
+      if (cur !== undefined && cur.spec.node === node && holdsResources(cur)) scheduler.observeTask(cur);
+      else scheduler.taskEnded(taskId(t));
+    },
+  });
+  const messageWrite = (t: Task, message: string): Write | undefined => {
+    if (t.status === undefined || t.status.message === message) return undefined;
+    return { run: () => deps.store.update({ ...t, status: { ...t.status, message } } as Task, t.metadata.revision), failed: async () => undefined };
+  };
+
   const sync = async (key: string): Promise<void> => {
     await exp.wait(key, 5_000);
+    if (events.hasDeletes()) await events.flushDeletes();
     const pending = inf.tasks.byIndex(BY_PENDING, PENDING);
     if (pending.length === 0) return;
-    const placed = inf.tasks.list().filter((t) => t.spec.node !== '');
-    const now = deps.clock.now();
-    const actions = placeTasks(pending, inf.nodes.list(), placed)
-      .map((r) => toAction(r, now))
-      .filter((a): a is Action => a !== undefined);
-    if (actions.length === 0) return;
-    deps.log(`placement: ${actions.map((a) => `${a.type === 'delete' ? a.key.name : a.object.metadata.name}: ${a.reason}`).join(', ')}`);
-    exp.record(key, await applyActions(deps.store, actions));
+    const nowMs = deps.clock.now();
+    const result = scheduler.schedule(pending, { now: nowMs });
+    const byId = new Map(pending.map((t) => [taskId(t), t]));
+    const writes: Write[] = [];
+    for (const p of result.placements) {
+      const t = byId.get(p.task);
+      if (t === undefined) continue;
+      events.placed(p.task);
+      writes.push(placementWrite(t, p.node, nowMs));
+    }
+    for (const u of result.unplaced) {
+      const t = byId.get(u.task);
+      if (t === undefined) continue;
+      const w = messageWrite(t, u.reason);
+      if (w !== undefined) writes.push(w);
+      const ev = events.failed(t, u.reason, nowMs);
+      if (ev !== undefined) writes.push({ run: async () => { await ev(); return undefined; }, failed: async () => undefined });
+    }
+    if (result.placements.length > 0) deps.log(`scheduler: placed ${result.placements.length}, pending ${result.unplaced.length}${result.unplaced[0] !== undefined ? ` (${result.unplaced[0].task}: ${result.unplaced[0].reason})` : ''}`);
+    await perform(writes);
   };
-  const c = new Controller({ name: 'placement', sync, workers: 1, clock: deps.clock, log: deps.log });
+
+  /** Runs a pass's writes; records what landed; re-queues (by throwing) when some lost a race. */
+  const perform = async (writes: Write[]): Promise<void> => {
+    const applied: AppliedWrites = { written: [], deleted: [] };
+    let conflict: unknown;
+    let other: unknown;
+    await forEachLimited(writes, deps.writeConcurrency ?? 64, async (w) => {
+      try {
+        const o = await w.run();
+        if (o !== undefined) applied.written.push(o);
+      } catch (err) {
+        await w.failed(err).catch(() => undefined);
+        if (err instanceof NotFoundError) return; // the task is gone: nothing to retry
+        if (err instanceof ConflictError) conflict ??= err;
+        else other ??= err;
+      }
+    });
+    exp.record(SCHEDULER_KEY, applied);
+    if (other !== undefined) throw other;
+    if (conflict !== undefined) throw conflict;
+  };
+
+  const c = new Controller({ name: 'scheduler', sync, workers: 1, clock: deps.clock, log: deps.log });
   const poke = (): void => {
-    if (inf.tasks.byIndex(BY_PENDING, PENDING).length > 0) c.enqueue(PLACEMENT_KEY);
+    if (events.hasDeletes() || inf.tasks.byIndex(BY_PENDING, PENDING).length > 0) c.enqueue(SCHEDULER_KEY);
   };
-  c.onStop(inf.tasks.addHandler({ onAdd: poke, onUpdate: poke, onDelete: poke }));
-  const nodeChanged = (_n: NodeObject): void => poke();
-  c.onStop(inf.nodes.addHandler({ onAdd: nodeChanged, onUpdate: nodeChanged, onDelete: nodeChanged }));
+  c.onStop(inf.tasks.addHandler({
+    onAdd: (t) => {
+      scheduler.observeTask(t);
+      if (isPendingPlacement(t)) c.enqueue(SCHEDULER_KEY);
+    },
+    onUpdate: (old, t) => {
+      scheduler.observeTask(t);
+      if (isPendingPlacement(t) && !isPendingPlacement(old)) c.enqueue(SCHEDULER_KEY);
+      else if (holdsResources(old) && (!holdsResources(t) || old.spec.node !== t.spec.node)) poke();
+    },
+    onDelete: (t) => {
+      scheduler.taskEnded(taskId(t));
+      events.deleted(taskId(t));
+      poke();
+    },
+  }));
+  c.onStop(inf.nodes.addHandler({
+    onAdd: (n) => {
+      scheduler.upsertNode(n);
+      poke();
+    },
+    onUpdate: (old, n) => {
+      if (nodeFacts(old) === nodeFacts(n)) return;
+      scheduler.upsertNode(n);
+      poke();
+    },
+    onDelete: (n) => {
+      scheduler.removeNode(n.metadata.name);
+      poke();
+    },
+  }));
   return c;
 }

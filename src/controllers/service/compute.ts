@@ -10,8 +10,9 @@
  * (isOutdated): scaling alone bumps the generation too but replaces nothing. Replaced tasks stay as history with desired shutdown.
  */
 import { matchConstraint, parseConstraint, type Constraint } from '../../api/constraint.js';
-import { TASK_STATES, type NodeObject, type Service, type ServiceSpec, type ServiceStatus, type Task } from '../../api/kinds.js';
+import { MOVING_ANNOTATION, TASK_STATES, type NodeObject, type Service, type ServiceSpec, type ServiceStatus, type Task } from '../../api/kinds.js';
 import { specEqual } from '../../api/validate/equal.js';
+import { tolerates } from '../../scheduler/filters.js';
 import type { Action } from '../framework/apply.js';
 import { TaskPlan } from './plan.js';
 import { restartDecision } from './restart.js';
@@ -78,8 +79,15 @@ function orphanTasksOfMissingNodes(plan: TaskPlan, nodes: readonly NodeObject[],
   }
 }
 
+/** Tasks holding their unit; a task moving off its node (MOVING_ANNOTATION) no longer does, so it gets a replacement. */
 function activeTasksOf(svc: Service, tasks: readonly Task[]): Task[] {
-  return tasks.filter((t) => isDesiredRunning(t) && !isForeign(t, svc));
+  return tasks.filter((t) => isDesiredRunning(t) && !isForeign(t, svc) && t.metadata.annotations?.[MOVING_ANNOTATION] === undefined);
+}
+
+/** True when the service tolerates every taint of the node with one of these effects. */
+function toleratesTaints(svc: Service, n: NodeObject, effects: ReadonlyArray<string>): boolean {
+  const tolerations = svc.spec.placement?.tolerations ?? [];
+  return (n.spec.taints ?? []).every((taint) => !effects.includes(taint.effect) || tolerations.some((t) => tolerates(t, taint)));
 }
 
 function replicatedUnits(svc: Service, tasks: readonly Task[]): Unit[] {
@@ -113,8 +121,8 @@ function globalUnits(svc: Service, nodes: readonly NodeObject[], tasks: readonly
   const units = new Map<string, Unit>();
   for (const n of nodes) {
     const matches = nodeMatches(n, constraints);
-    const wanted = matches && n.status?.state === 'ready' && n.spec.availability === 'active';
-    const mayKeep = matches && n.spec.availability !== 'drain';
+    const wanted = matches && n.status?.state === 'ready' && n.spec.availability === 'active' && toleratesTaints(svc, n, ['NoSchedule', 'NoExecute']);
+    const mayKeep = matches && n.spec.availability !== 'drain' && toleratesTaints(svc, n, ['NoExecute']);
     units.set(n.metadata.name, { slot: 0, node: n.metadata.name, wanted, mayKeep });
   }
   for (const t of activeTasksOf(svc, tasks)) {

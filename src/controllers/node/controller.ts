@@ -1,0 +1,168 @@
+/**
+ * The node lifecycle loop (STYLE.md 4): key `Node/<name>`. Heartbeats are tracked by the time
+ * the server saw them change (its own clock, so agents' clock skew does not matter), and a
+ * sweep every `sweepMs` enqueues nodes whose heartbeat is older than the grace period; other
+ * node changes (labels, availability, taints, state) and task changes on troubled nodes enqueue
+ * the node directly. sync runs compute.ts and applies its writes with expected revisions.
+ */
+import { MOVING_ANNOTATION, TERMINAL_TASK_STATES, type NodeObject, type Task } from '../../api/kinds.js';
+import type { Store } from '../../store/store.js';
+import { applyActions, Expectations } from '../framework/apply.js';
+import type { Clock, TimerHandle } from '../framework/clock.js';
+import { Controller, type SyncResult } from '../framework/controller.js';
+import { BY_NODE, BY_SERVICE, serviceIndexValue, type ClusterInformers } from '../informers.js';
+import { computeNodeActions, DEFAULT_MOVE_TIMEOUT_MS, DEFAULT_NODE_GRACE_MS } from './compute.js';
+
+/** What the node lifecycle loop needs. */
+export interface NodeControllerDeps {
+  store: Store;
+  informers: ClusterInformers;
+  clock: Clock;
+  log: (msg: string) => void;
+  /** Heartbeat age after which a node is down (default 6 s). */
+  gracePeriodMs?: number;
+  /** How long a moving task waits for its replacement to run (default 60 s). */
+  moveTimeoutMs?: number;
+  /** How often heartbeats are checked (default min(1 s, grace / 4)). */
+  sweepMs?: number;
+}
+
+const nodeKey = (name: string): string => `Node//${name}`;
+const nameOfKey = (key: string): string => key.slice('Node//'.length);
+const isMoving = (t: Task): boolean =>
+  t.metadata.annotations?.[MOVING_ANNOTATION] !== undefined && t.spec.desiredState === 'running' && !TERMINAL_TASK_STATES.has(t.status?.state ?? 'new');
+
+/** What the loop reacts to in a node: everything but the heartbeat (and revision). */
+function nodeFacts(n: NodeObject): string {
+  return JSON.stringify([n.metadata.labels, n.spec, n.status?.state]);
+}
+
+/** Per node, the server time its heartbeat last changed. */
+class HeartbeatTracker {
+  private readonly seen = new Map<string, { beat: string | undefined; atMs: number }>();
+
+  observe(n: NodeObject, nowMs: number): void {
+    const beat = n.status?.heartbeat;
+    const cur = this.seen.get(n.metadata.name);
+    if (cur === undefined || cur.beat !== beat) this.seen.set(n.metadata.name, { beat, atMs: nowMs });
+  }
+
+  forget(name: string): void {
+    this.seen.delete(name);
+  }
+
+  /** When the heartbeat was last seen to change; undefined for a node that never sent one. */
+  lastMs(name: string): number | undefined {
+    const s = this.seen.get(name);
+    return s === undefined || s.beat === undefined ? undefined : s.atMs;
+  }
+
+  /** Names of nodes whose heartbeat is older than `graceMs`. */
+  expired(nowMs: number, graceMs: number): string[] {
+    const out: string[] = [];
+    for (const [name, s] of this.seen) if (s.beat !== undefined && nowMs - s.atMs > graceMs) out.push(name);
+    return out;
+  }
+}
+
+/** Builds the node lifecycle loop and hooks it to the informers. */
+export function createNodeController(deps: NodeControllerDeps): Controller {
+  const inf = deps.informers;
+  const grace = deps.gracePeriodMs ?? DEFAULT_NODE_GRACE_MS;
+  const exp = new Expectations({ Task: inf.tasks, Node: inf.nodes });
+  const beats = new HeartbeatTracker();
+  /** `namespace/service` -> nodes holding a moving task of it (to recheck when a replacement runs). */
+  const moving = new Map<string, Map<string, number>>();
+
+  const sync = async (key: string): Promise<SyncResult> => {
+    await exp.wait(key, 5_000);
+    const name = nameOfKey(key);
+    const node = inf.nodes.get(`Node//${name}`);
+    if (node === undefined) return {};
+    const plan = computeNodeActions({
+      node,
+      tasks: inf.tasks.byIndex(BY_NODE, name),
+      lastHeartbeatMs: beats.lastMs(name),
+      nowMs: deps.clock.now(),
+      gracePeriodMs: grace,
+      moveTimeoutMs: deps.moveTimeoutMs ?? DEFAULT_MOVE_TIMEOUT_MS,
+      serviceOf: (ns, svc) => inf.services.get(`Service/${ns}/${svc}`),
+      slotTasks: (ns, svc, slot) => inf.tasks.byIndex(BY_SERVICE, serviceIndexValue(ns, svc)).filter((t) => t.spec.slot === slot),
+    });
+    if (plan.actions.length > 0) {
+      deps.log(`node: ${name}: ${plan.actions.map((a) => `${a.type === 'delete' ? a.key.name : a.object.metadata.name} (${a.reason})`).join(', ')}`);
+      exp.record(key, await applyActions(deps.store, plan.actions));
+    }
+    return { requeueAfterMs: plan.requeueAfterMs };
+  };
+  const c = new Controller({ name: 'node', sync, workers: 2, clock: deps.clock, log: deps.log });
+
+  c.onStop(inf.nodes.addHandler({
+    onAdd: (n) => {
+      beats.observe(n, deps.clock.now());
+      c.enqueue(nodeKey(n.metadata.name));
+    },
+    onUpdate: (old, n) => {
+      beats.observe(n, deps.clock.now());
+      if (nodeFacts(old) !== nodeFacts(n)) c.enqueue(nodeKey(n.metadata.name));
+    },
+    onDelete: (n) => beats.forget(n.metadata.name),
+  }));
+
+  const trackMoving = (t: Task, d: 1 | -1): void => {
+    if (!isMoving(t)) return;
+    const svc = serviceIndexValue(t.metadata.namespace, t.spec.service);
+    let m = moving.get(svc);
+    if (m === undefined) moving.set(svc, (m = new Map()));
+    const v = (m.get(t.spec.node) ?? 0) + d;
+    if (v <= 0) m.delete(t.spec.node);
+    else m.set(t.spec.node, v);
+    if (m.size === 0) moving.delete(svc);
+  };
+  const taskChanged = (old: Task | undefined, t: Task): void => {
+    if (old !== undefined) trackMoving(old, -1);
+    trackMoving(t, 1);
+    if (t.spec.node !== '' && needsWatching(inf.nodes.get(`Node//${t.spec.node}`), t)) c.enqueue(nodeKey(t.spec.node));
+    // A replacement started running: recheck the nodes holding moving tasks of its service.
+    if (t.status?.state === 'running' && old?.status?.state !== 'running') {
+      for (const n of moving.get(serviceIndexValue(t.metadata.namespace, t.spec.service))?.keys() ?? []) c.enqueue(nodeKey(n));
+    }
+  };
+  c.onStop(inf.tasks.addHandler({
+    onAdd: (t) => taskChanged(undefined, t),
+    onUpdate: (old, t) => taskChanged(old, t),
+    onDelete: (t) => trackMoving(t, -1),
+  }));
+
+  c.onStop(startSweep(deps.clock, deps.sweepMs ?? Math.max(50, Math.min(1_000, grace / 4)), () => {
+    for (const name of beats.expired(deps.clock.now(), grace)) {
+      if (inf.nodes.get(`Node//${name}`)?.status?.state !== 'down') c.enqueue(nodeKey(name));
+    }
+  }));
+  return c;
+}
+
+/** True when a task change on this node may need the loop: a troubled node, or a moving task. */
+function needsWatching(n: NodeObject | undefined, t: Task): boolean {
+  if (n === undefined) return false;
+  if (isMoving(t) || n.status?.state === 'down' || n.spec.availability === 'drain') return true;
+  return (n.spec.taints ?? []).some((x) => x.effect === 'NoExecute');
+}
+
+/** Calls `tick` every `everyMs` on the injected clock until the returned function is called. */
+function startSweep(clock: Clock, everyMs: number, tick: () => void): () => void {
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  const arm = (): void => {
+    timer = clock.setTimeout(() => {
+      if (stopped) return;
+      tick();
+      arm();
+    }, everyMs);
+  };
+  arm();
+  return () => {
+    stopped = true;
+    timer?.clear();
+  };
+}
