@@ -8,6 +8,7 @@ import type { Store } from '../store/store.js';
 import { systemClock, type Clock } from './framework/clock.js';
 import type { Controller } from './framework/controller.js';
 import { createClusterInformers } from './informers.js';
+import { createEndpointsControllers } from './endpoints/controller.js';
 import { createNodeController } from './node/controller.js';
 import { createSchedulerController } from './placement/controller.js';
 import type { SchedulerOptions } from '../scheduler/index.js';
@@ -30,6 +31,8 @@ export interface ControllerOptions {
   scheduler?: SchedulerOptions;
   /** Least time between rewrites of one task's FailedScheduling Event with the same reason (default 5000). */
   eventRefreshMs?: number;
+  /** Range of service virtual IPs (default 10.96.0.0/16). */
+  serviceCidr?: string;
 }
 
 /** The running controllers. */
@@ -44,14 +47,16 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
   const log = opts.log ?? (() => undefined);
   const informers = createClusterInformers(store, clock, log);
   const deps = { store, informers, clock, log, identity: opts.identity };
+  const endpoints = createEndpointsControllers({ ...deps, serviceCidr: opts.serviceCidr });
   const controllers: Controller[] = [
     createServiceController(deps),
     createTaskReaper(deps),
     createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs }),
     createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
+    ...endpoints.controllers,
   ];
   let stopped = false;
-  const all = [informers.services, informers.tasks, informers.nodes];
+  const all = [informers.services, informers.tasks, informers.nodes, endpoints.ingresses];
   const ready = (async () => {
     await Promise.all(all.map((i) => i.start()));
     if (stopped) return;

@@ -24,6 +24,7 @@ import { ClusterPki, writeSecret } from './pki/index.js';
 import { versionInfo } from './version.js';
 import type { JoinSettings } from './join/routes.js';
 import { startControllers } from '../controllers/index.js';
+import { PublishPortAdmission } from './admission/ports.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
 export interface RunServerOptions {
@@ -101,7 +102,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       store,
       codec: PLAIN_CODEC as ObjectCodec,
       authorizer: opts.authorizer ?? new BuiltinAuthorizer(),
-      admission: [] as AdmissionHook[],
+      admission: [new PublishPortAdmission(store)] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),

@@ -12,6 +12,7 @@ import { KINDS, isKind, type ApiObject, type Kind } from '../object.js';
 import { ValidationError, type ValidationIssue } from '../errors.js';
 import { configSpecSchema, secretSpecSchema } from './data.js';
 import { eventSpecSchema } from './event.js';
+import { ingressSpecSchema } from './ingress.js';
 import { distance, expectedErrorMap, located, renderValue, toIssues, type Where } from './issues.js';
 import { completeMetadata, metadataSchema } from './metadata.js';
 import { nodeSpecSchema } from './node.js';
@@ -24,6 +25,7 @@ export { specEqual } from './equal.js';
 export { isImageReference, serviceSpecSchema } from './service.js';
 export { nodeSpecSchema, nodeStatusSchema } from './node.js';
 export { taskSpecSchema, taskStatusSchema } from './task.js';
+export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
 
 /** The API version every object may state; absent means the same. */
@@ -44,7 +46,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   NetworkPolicy: OPEN_SPEC,
   Role: OPEN_SPEC,
   Grant: OPEN_SPEC,
-  Ingress: OPEN_SPEC,
+  Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
 };
 

@@ -35,6 +35,12 @@ export interface AgentOptions {
   bridge?: string;
   /** Address the server and other nodes reach this agent at. */
   address?: string;
+  /** Service VIPs and routing mesh with nftables (default on; `--no-service-proxy`). */
+  serviceRouting?: boolean;
+  serviceCidr?: string;
+  /** Ingress proxy ports (none: no ingress). */
+  ingressHttpPort?: number;
+  ingressHttpsPort?: number;
   /** Heartbeat interval (default 2000 ms). */
   heartbeatMs?: number;
   /** Delay of a hollow container's start (only with --simulate). */
@@ -70,6 +76,10 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    serviceRouting: opts.serviceRouting ?? true,
+    ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
+    ...(opts.ingressHttpPort !== undefined ? { ingressHttpPort: opts.ingressHttpPort } : {}),
+    ...(opts.ingressHttpsPort !== undefined ? { ingressHttpsPort: opts.ingressHttpsPort } : {}),
     log: (l) => ctx.io.err(`${l}\n`),
   });
   ctx.io.out(`flotilla agent ${agent.nodeName} ready\n`);
@@ -109,6 +119,14 @@ export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliConte
 
 // ---- Registration ----
 
+/** The `flotilla agent` flags of the service load balancer and the ingress, as commander parses them. */
+interface ServiceRoutingFlags {
+  serviceProxy: boolean;
+  serviceCidr: string;
+  ingressHttp?: number;
+  ingressHttps?: number;
+}
+
 /** Registers `up`, `agent` and `token create`. */
 export function registerProcessCommands(program: Command, ctx: CliContext): void {
   program
@@ -133,9 +151,13 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--subnet <cidr>', 'subnet of the tasks on this node (default: the one the server assigns from the cluster CIDR)')
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--address <ip>', 'address the server and other nodes reach this agent at')
+    .option('--no-service-proxy', 'do not program service VIPs and published ports (nftables) on this node')
+    .option('--service-cidr <cidr>', 'range of the service virtual IPs (as the server has it)', '10.96.0.0/16')
+    .option('--ingress-http <port>', 'serve the HTTP ingress (Ingress objects) on this port', nonNegativeInt)
+    .option('--ingress-https <port>', 'serve the HTTPS ingress (certificates from Secrets, by SNI) on this port', nonNegativeInt)
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number }) =>
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -147,6 +169,9 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
           ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
           ...(opts.address !== undefined ? { address: opts.address } : {}),
+          serviceRouting: opts.serviceProxy, serviceCidr: opts.serviceCidr,
+          ...(opts.ingressHttp !== undefined ? { ingressHttpPort: opts.ingressHttp } : {}),
+          ...(opts.ingressHttps !== undefined ? { ingressHttpsPort: opts.ingressHttps } : {}),
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
         },

@@ -1,0 +1,157 @@
+/**
+ * The ingress proxy of one node: HTTP and HTTPS servers on the ports the agent is given, routing
+ * by the Ingress objects (routes.ts) to the ready tasks of the backend services (the endpoints
+ * view), over keep-alive connections (forward.ts), with certificates by SNI (tls.ts).
+ *
+ *   client ─► http(s) server ─► matchRoute(host, path) ─ none ─► 404
+ *                                 │ WeightedPicker over backends with ready tasks
+ *                                 ├─ none ready ─► 503 (service missing / no ready task)
+ *                                 └─► round-robin task of that backend ─► forward ─► 502/504 on failure
+ *   Ingress / Secret informers ─► rebuild route table and TLS contexts (on change)
+ */
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import https from 'node:https';
+import type { SecretSpec } from '../../api/kinds.js';
+import type { ApiObject } from '../../api/object.js';
+import type { IngressSpec } from '../../api/validate/ingress.js';
+import { serviceRef, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
+import { Informer } from '../../controllers/framework/informer.js';
+import type { Disposable } from '../../lifecycle.js';
+import type { Store } from '../../store/store.js';
+import type { EndpointsSource } from '../lb/balancer.js';
+import { forward, sendError, type ForwardTarget } from './forward.js';
+import { buildRouteTable, matchRoute, WeightedPicker, type IngressSource, type Route, type RouteBackend, type RouteTable } from './routes.js';
+import { buildTlsContexts, contextFor, type TlsContexts } from './tls.js';
+
+/** How an IngressProxy is set up. */
+export interface IngressProxyOptions {
+  /** The endpoints view (the agent's ServiceDirectory). */
+  source: EndpointsSource;
+  /** Where Ingresses and Secrets are read from (the agent's API client). */
+  store: Store;
+  /** Bind address. Default 0.0.0.0. */
+  host?: string;
+  /** Plain HTTP port; undefined: none. 0: any free port. */
+  httpPort?: number;
+  /** HTTPS port; undefined: none. */
+  httpsPort?: number;
+  /** Bound on waiting for a backend's answer. Default 60 s. */
+  backendTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+/** Where a backend leads right now. */
+type Resolved = { targets: ForwardTarget[] } | { why: string };
+
+/** See the file comment. */
+export class IngressProxy implements Disposable {
+  private readonly ingresses: Informer<ApiObject<IngressSpec>>;
+  private readonly secrets: Informer<ApiObject<SecretSpec>>;
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+  private readonly servers: http.Server[] = [];
+  private table: RouteTable = buildRouteTable([]);
+  private pickers = new Map<Route, WeightedPicker<RouteBackend>>();
+  private tlsContexts: TlsContexts = { byHost: new Map(), problems: [] };
+  private readonly turn = new Map<string, number>();
+  private readonly log: (msg: string) => void;
+  private stopping: Promise<void> | undefined;
+  /** Bound addresses once started. */
+  http: AddressInfo | undefined;
+  https: AddressInfo | undefined;
+
+  constructor(private readonly opts: IngressProxyOptions) {
+    this.log = opts.log ?? (() => undefined);
+    this.ingresses = new Informer({ store: opts.store, kind: 'Ingress', log: this.log });
+    this.secrets = new Informer({ store: opts.store, kind: 'Secret', log: this.log });
+    const rebuild = (): void => this.rebuild();
+    this.ingresses.addHandler({ onAdd: rebuild, onUpdate: rebuild, onDelete: rebuild });
+    this.secrets.addHandler({ onAdd: rebuild, onUpdate: rebuild, onDelete: rebuild });
+  }
+
+  /** Fills the caches, then listens. */
+  async start(): Promise<void> {
+    await Promise.all([this.ingresses.start(), this.secrets.start()]);
+    this.rebuild();
+    const host = this.opts.host ?? '0.0.0.0';
+    if (this.opts.httpPort !== undefined) {
+      const s = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res, 'http'));
+      this.http = await this.listen(s, host, this.opts.httpPort);
+    }
+    if (this.opts.httpsPort !== undefined) {
+      const s = https.createServer({ SNICallback: (name, cb) => this.sni(name, cb), keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res, 'https'));
+      this.https = await this.listen(s, host, this.opts.httpsPort);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      })));
+      this.agent.destroy();
+      await Promise.all([this.ingresses.stop(), this.secrets.stop()]);
+    })();
+    return this.stopping;
+  }
+
+  private async listen(s: http.Server, host: string, port: number): Promise<AddressInfo> {
+    this.servers.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('error', reject);
+      s.listen(port, host, () => { s.off('error', reject); resolve(); });
+    });
+    return s.address() as AddressInfo;
+  }
+
+  private rebuild(): void {
+    const sources: IngressSource[] = this.ingresses.list().map((i) => ({ namespace: i.metadata.namespace, name: i.metadata.name, spec: i.spec }));
+    this.table = buildRouteTable(sources);
+    this.pickers = new Map();
+    const secretOf = (ns: string, name: string): SecretSpec | undefined => this.secrets.get(`Secret/${ns}/${name}`)?.spec;
+    const next = buildTlsContexts(sources, secretOf);
+    for (const p of next.problems) if (!this.tlsContexts.problems.includes(p)) this.log(`ingress: tls: ${p}`);
+    this.tlsContexts = next;
+  }
+
+  private sni(name: string, cb: (err: Error | null, ctx?: import('node:tls').SecureContext) => void): void {
+    const ctx = contextFor(this.tlsContexts, name);
+    if (ctx === undefined) cb(new Error(`no certificate for ${name}`));
+    else cb(null, ctx);
+  }
+
+  private resolve(b: RouteBackend, view: Map<string, ServiceEndpoints>): Resolved {
+    const ref = serviceRef(b.namespace, b.service);
+    const svc = view.get(ref);
+    if (svc === undefined) return { why: `service ${ref} does not exist` };
+    const port = svc.ports.find((p) => (typeof b.port === 'number' ? p.port === b.port : p.name === b.port));
+    if (port === undefined) return { why: `service ${ref} has no port ${b.port}` };
+    if (svc.endpoints.length === 0) return { why: `service ${ref} has no ready task` };
+    return { targets: svc.endpoints.map((e) => ({ ip: e.ip, port: port.targetPort, label: `task ${e.task} (service ${ref})` })) };
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse, proto: 'http' | 'https'): void {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    const route = matchRoute(this.table, req.headers.host, path);
+    if (route === undefined) {
+      sendError(res, 404, `404 not found: no ingress rule for host ${JSON.stringify(req.headers.host ?? '')} and path ${path}`);
+      return;
+    }
+    let picker = this.pickers.get(route);
+    if (picker === undefined) this.pickers.set(route, (picker = new WeightedPicker(route.backends)));
+    const view = this.opts.source.view();
+    const resolved = new Map<RouteBackend, Resolved>(route.backends.map((b) => [b, this.resolve(b, view)]));
+    const chosen = picker.pick((b) => 'targets' in (resolved.get(b) as Resolved));
+    if (chosen === undefined) {
+      const why = [...new Set([...resolved.values()].map((r) => ('why' in r ? r.why : '')))].filter(Boolean).join('; ');
+      sendError(res, 503, `503 service unavailable: ${route.host ?? '*'}${route.path} (ingress ${route.ingresses.join(', ')}): ${why || 'no backend with weight > 0'}`);
+      return;
+    }
+    const targets = (resolved.get(chosen) as { targets: ForwardTarget[] }).targets;
+    const k = `${chosen.namespace}/${chosen.service}/${chosen.port}`;
+    const n = this.turn.get(k) ?? 0;
+    this.turn.set(k, n + 1);
+    void forward(req, res, targets[n % targets.length] as ForwardTarget, proto, this.agent, this.opts.backendTimeoutMs ?? 60_000);
+  }
+}
