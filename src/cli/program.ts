@@ -13,6 +13,7 @@ import { registerExec } from './commands/exec.js';
 import { registerGet } from './commands/get.js';
 import { registerLaterCommands } from './commands/later.js';
 import { registerLogs } from './commands/logs.js';
+import { registerNode } from './commands/node.js';
 import { registerProcessCommands } from './commands/process.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
@@ -41,6 +42,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerScale(program, ctx);
   registerLogs(program, ctx);
   registerExec(program, ctx);
+  registerNode(program, ctx);
   registerLaterCommands(program, ctx);
   return program;
 }

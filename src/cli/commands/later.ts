@@ -12,7 +12,7 @@ function notYet(what: string): () => Promise<void> {
   return () => Promise.reject(new NotImplementedError(what));
 }
 
-/** Registers rollout, node and secret. */
+/** Registers rollout and secret. */
 export function registerLaterCommands(program: Command, _ctx: CliContext): void {
   program
     .command('rollout')
@@ -22,17 +22,6 @@ export function registerLaterCommands(program: Command, _ctx: CliContext): void 
     .argument('<name>', 'service name')
     .option('-n, --namespace <ns>', 'namespace (default: default)')
     .action(notYet('flotilla rollout'));
-
-  const node = program.command('node').description('manage nodes');
-  for (const action of ['drain', 'cordon', 'uncordon']) {
-    node.command(action).description(`${action} a node`).argument('<name>', 'node name').action(notYet(`flotilla node ${action}`));
-  }
-  node
-    .command('label')
-    .description('set node labels (K=V) or remove them (K-)')
-    .argument('<name>', 'node name')
-    .argument('<labels...>', 'K=V or K-')
-    .action(notYet('flotilla node label'));
 
   const secret = program.command('secret').description('manage secrets');
   secret
