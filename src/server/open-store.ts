@@ -6,8 +6,6 @@
 import path from 'node:path';
 import { sleep } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
-import { openEtcdStore } from '../store/etcd/index.js';
-import { openSqliteStore } from '../store/sqlite/index.js';
 
 /** Which store and where. */
 export interface StoreChoice {
@@ -23,9 +21,11 @@ export const SQLITE_FILE = 'state.db';
 
 /** Opens the store and waits until it answers; rejects only on `signal` abort or bad options. */
 export async function openStore(choice: StoreChoice, signal?: AbortSignal): Promise<Store> {
-  if (choice.store === 'sqlite') return openSqliteStore({ path: path.join(choice.dataDir, SQLITE_FILE), synchronous: choice.sqliteSynchronous ?? 'full' });
+  // Each backend is loaded only when chosen: the etcd client (gRPC) costs memory a SQLite server does not need.
+  if (choice.store === 'sqlite') return (await import('../store/sqlite/index.js')).openSqliteStore({ path: path.join(choice.dataDir, SQLITE_FILE), synchronous: choice.sqliteSynchronous ?? 'full' });
   const endpoints = choice.etcdEndpoints ?? [];
   if (endpoints.length === 0) throw new Error('--store etcd needs --etcd-endpoints URL[,URL...]');
+  const { openEtcdStore } = await import('../store/etcd/index.js');
   const store = openEtcdStore({ endpoints });
   try {
     await waitUntilAnswers(store, `etcd at ${endpoints.join(',')}`, signal);

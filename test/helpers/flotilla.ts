@@ -16,6 +16,11 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
+const DIST_MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+/** How to run the CLI: from source with tsx, or the build when FLOTILLA_USE_DIST=1 (benchmarks). */
+function mainArgs(): string[] {
+  return process.env.FLOTILLA_USE_DIST === '1' && existsSync(DIST_MAIN) ? [DIST_MAIN] : ['--import', 'tsx', MAIN];
+}
 
 /** Result of one CLI call. */
 export interface CliResult {
@@ -28,7 +33,7 @@ export interface CliResult {
 export function flotilla(args: string[], opts: { config?: string; stdin?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve) => {
     const full = opts.config !== undefined ? ['--config', opts.config, ...args] : args;
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...full], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...mainArgs(), ...full], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -65,7 +70,7 @@ export class FlotillaProcess {
 
   /** Starts it and waits for the line containing `ready`. */
   async start(timeoutMs = 60_000): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...this.args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...mainArgs(), ...this.args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     live.add(child);
     child.once('exit', () => live.delete(child));

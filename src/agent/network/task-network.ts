@@ -32,6 +32,9 @@ export interface PortMapping {
   hostIP?: string;
 }
 
+/** CNI operations of different containers that may run at once. */
+const MAX_PARALLEL_CNI = 6;
+
 /** How the hook is configured; everything but dataDir has a default. */
 export interface TaskNetworkOptions {
   /** The agent's data dir: records go to `<dataDir>/network/`, IPAM state under it too. */
@@ -102,8 +105,17 @@ export class TaskNetwork implements TaskHook {
   private readonly log: (msg: string) => void;
   private version: Promise<string> | undefined;
   private ipForwardNoted = false;
-  /** One CNI operation at a time on this node: plugins share the bridge and the IPAM state. */
+  /**
+   * Exclusive operations (gc, and attaches until the bridge exists) run alone, in order; once the
+   * bridge exists, attaches and detaches of different containers run side by side (at most
+   * MAX_PARALLEL_CNI): host-local IPAM locks its own state, and the bridge plugin only creates
+   * what is missing. Starting 50 tasks no longer waits for 50 plugin runs in a row.
+   */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private bridgeReady = false;
+  private running = 0;
+  private readonly waiters: Array<() => void> = [];
 
   constructor(private readonly opts: TaskNetworkOptions) {
     this.bridgeName = opts.bridgeName ?? 'flotilla0';
@@ -119,12 +131,12 @@ export class TaskNetwork implements TaskHook {
 
   /** Namespace and address for the container; returns the same ones when it already has them. */
   beforeStart(task: Task, containerId: string): Promise<HookContribution> {
-    return this.serial(() => this.attach(containerId, task));
+    return this.shared(() => this.attach(containerId, task));
   }
 
   /** Releases the address and deletes the namespace; succeeds for containers it never saw. */
   afterStop(containerId: string): Promise<void> {
-    return this.serial(() => this.detach(containerId));
+    return this.shared(() => this.detach(containerId));
   }
 
   /** At agent start-up: releases every namespace and address whose container is not in `live`. */
@@ -166,9 +178,35 @@ export class TaskNetwork implements TaskHook {
   }
 
   private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
+    const after = (): Promise<T> => Promise.allSettled([...this.inflight]).then(fn);
+    const run = this.queue.then(after, after);
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  private shared<T>(fn: () => Promise<T>): Promise<T> {
+    if (!this.bridgeReady) {
+      return this.serial(async () => {
+        const r = await fn();
+        this.bridgeReady = true;
+        return r;
+      });
+    }
+    const run = this.queue.then(() => this.limited(fn));
+    this.inflight.add(run);
+    void run.finally(() => this.inflight.delete(run)).catch(() => undefined);
+    return run;
+  }
+
+  private async limited<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.running >= MAX_PARALLEL_CNI) await new Promise<void>((r) => this.waiters.push(r));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiters.shift()?.();
+    }
   }
 
   private runtimeArgs(containerId: string, netnsPath: string, task?: Task): CniRuntimeArgs {

@@ -1,0 +1,113 @@
+/**
+ * Start latency through the whole system and the memory of `flotilla up` (issue "Node agent"):
+ *
+ *   - apply a service of N replicas (N = 1, 10, 50; image cached) through the API and measure,
+ *     per task, the time from the apply call to the task's `running` timestamp; p50 and p99;
+ *   - bare `runc run -d` of the same kind of bundle, measured in the same run by
+ *     bench/runc-start.ts, for the ratio;
+ *   - RSS of the `flotilla up` process (server + agent, built JS) idle with 10 running tasks.
+ *
+ *   npm run build && node --import tsx bench/start.ts
+ * Bounded: every wait has a deadline; everything started is removed at the end.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { ApiClient } from '../src/client/index.js';
+import { parseManifests } from '../src/api/manifest.js';
+import type { Task } from '../src/api/kinds.js';
+import { startRegistry } from '../test/helpers/registry.js';
+import { buildBusyboxImage } from '../test/helpers/images.js';
+import { UpCluster } from '../test/helpers/flotilla.js';
+
+const run = promisify(execFile);
+process.env.FLOTILLA_USE_DIST = '1';
+
+function pct(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+}
+const median = (v: number[]): number => pct(v, 50);
+
+async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function manifest(name: string, image: string, replicas: number): string {
+  return `kind: Service\nmetadata: {name: ${name}}\nspec:\n  replicas: ${replicas}\n  image: ${image}\n  command: ["sleep", "3600"]\n  restart: {condition: none}\n  stopGracePeriodSeconds: 1\n`;
+}
+
+async function tasksOf(client: ApiClient, service: string): Promise<Task[]> {
+  return (await client.list('Task', { labelSelector: { service } })).items as Task[];
+}
+
+/** One round: apply N replicas, per-task latency from the apply to `running`, then delete. */
+async function round(client: ApiClient, image: string, name: string, n: number): Promise<number[]> {
+  const t0 = Date.now();
+  await client.apply(parseManifests(manifest(name, image, n), `${name}.yaml`));
+  const tasks = await waitFor(`${n} running`, 120_000, async () => {
+    const ts = (await tasksOf(client, name)).filter((t) => t.status?.state === 'running');
+    return ts.length >= n ? ts : undefined;
+  });
+  const lat = tasks.map((t) => Date.parse(t.status?.timestamp ?? '') - t0);
+  await client.delete({ kind: 'Service', namespace: 'default', name });
+  await waitFor('tasks gone', 120_000, async () => ((await tasksOf(client, name)).length === 0 ? true : undefined));
+  return lat;
+}
+
+async function main(): Promise<void> {
+  const registry = await startRegistry();
+  const image = (await buildBusyboxImage(registry.host, 'bench/busybox', '1')).ref;
+  const cluster = await UpCluster.start();
+  const client = new ApiClient(JSON.parse(readFileSync(cluster.config, 'utf8')) as { server: string; ca: string; token: string });
+  try {
+    await round(client, image, 'warmup', 1); // pulls the image once: later rounds are "image cached"
+    const rounds: Record<number, number> = { 1: 7, 10: 3, 50: 2 };
+    const results: Array<{ n: number; p50: number; p99: number }> = [];
+    for (const n of [1, 10, 50]) {
+      const all: number[] = [];
+      for (let r = 0; r < (rounds[n] ?? 1); r++) all.push(...(await round(client, image, `b${n}-${r}`, n)));
+      results.push({ n, p50: median(all), p99: pct(all, 99) });
+      console.log(`apply -> running, ${n} task(s): p50 ${median(all)} ms, p99 ${pct(all, 99)} ms (${all.length} samples)`);
+    }
+    await client.apply(parseManifests(manifest('idle', image, 10), 'idle.yaml'));
+    await waitFor('10 running', 120_000, async () => ((await tasksOf(client, 'idle')).filter((t) => t.status?.state === 'running').length === 10 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 10_000));
+    const pid = cluster.proc.child?.pid as number;
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+    const conmons = (await run('pgrep', ['-f', `conmon.*${cluster.dataDir}`]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((l) => l !== '');
+    let conmonKb = 0;
+    for (const p of conmons) conmonKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    console.log(`memory of flotilla up (server + agent, one process) idle with 10 running tasks: ${(rssKb / 1024).toFixed(1)} MB RSS; ${conmons.length} conmon monitors: ${(conmonKb / 1024).toFixed(1)} MB together`);
+    await client.delete({ kind: 'Service', namespace: 'default', name: 'idle' });
+    await waitFor('idle tasks gone', 120_000, async () => ((await tasksOf(client, 'idle')).length === 0 ? true : undefined));
+    console.log('\nbare runc in the same run (bench/runc-start.ts):');
+    const bare = await run(process.execPath, ['--import', 'tsx', 'bench/runc-start.ts', '1', '10', '50'], { timeout: 300_000 });
+    process.stdout.write(bare.stdout);
+    const bareP50 = new Map<number, number>();
+    for (const line of bare.stdout.split('\n')) {
+      const m = /^\s*(\d+)\s*\|.*\|\s*([\d.]+)\s*\/\s*([\d.]+)\s*\|/.exec(line);
+      if (m !== null) bareP50.set(Number(m[1]), Number(m[2]));
+    }
+    console.log('\nsummary (apply -> running through API, scheduler, agent, CNI, conmon, runc vs bare runc run -d):');
+    for (const r of results) {
+      const b = bareP50.get(r.n);
+      console.log(`  ${String(r.n).padStart(2)} task(s): p50 ${r.p50} ms, p99 ${r.p99} ms; bare runc p50 ${b ?? '?'} ms; ratio p50 ${b !== undefined ? (r.p50 / b).toFixed(2) : '?'}`);
+    }
+  } finally {
+    await client.close();
+    await cluster.stop();
+    await registry.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
