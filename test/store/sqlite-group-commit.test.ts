@@ -131,9 +131,14 @@ void describe('SQLite group commit', { timeout: 90_000 }, () => {
       // A read that sees committed-but-not-yet-durable writes waits for their fdatasync.
       const more = s.create(cfg('e'));
       await new Promise((r) => setImmediate(r)); // the batch commits; its fdatasync is running
+      const syncs1 = s.commitStats.syncs;
+      const g1 = s.get({ kind: 'Config', namespace: 'default', name: padName('d', 0) }).then((o) => ({ o, syncs: s.commitStats.syncs }));
+      const g2 = s.get({ kind: 'Config', namespace: 'default', name: 'e' }).then((o) => ({ o, syncs: s.commitStats.syncs }));
       const l2 = await s.list('Config');
       assert.ok(l2.items.some((o) => o.metadata.name === 'e'));
-      assert.ok(s.commitStats.syncs > Math.max(...acked), 'the read waited for the fdatasync');
+      assert.ok(s.commitStats.syncs > syncs1, 'the list waited for the fdatasync');
+      assert.equal((await g1).syncs, syncs1, 'a durable row is answered at once');
+      assert.ok((await g2).syncs > syncs1, 'a row still being fsynced is answered after');
       await more;
       await w.stop();
     } finally {

@@ -72,11 +72,13 @@ export class SqliteStore implements Store {
   }
 
   get(key: ObjectKey): Promise<ApiObject | undefined> {
-    return this.read(() => getObject(this.st, key));
+    // A row at revision R <= durable is the durable state of its key (a later write to it would
+    // have moved R): no wait. Absence may come from a delete still being fsynced: wait.
+    return this.read(() => getObject(this.st, key), (obj) => obj?.metadata.revision ?? this.committer.committedRevision);
   }
 
   list(kind: Kind, opts?: ListOptions): Promise<ListResult> {
-    return this.read(() => this.listRows(kind, opts));
+    return this.read(() => this.listRows(kind, opts), (l) => l.revision);
   }
 
   update(obj: ApiObject, expectedRevision?: number): Promise<ApiObject> {
@@ -143,11 +145,14 @@ export class SqliteStore implements Store {
     return this.committer.submit(ops);
   }
 
-  /** Reads now; answers once what it read is durable (a read never shows a write a power loss could undo). */
-  private read<T>(fn: () => T): Promise<T> {
+  /**
+   * Reads now; answers once what it read is durable, i.e. once `revisionOf(value)` is: a read
+   * never shows a write that a power loss could still undo.
+   */
+  private read<T>(fn: () => T, revisionOf: (value: T) => number): Promise<T> {
     return this.run(() => {
       const value = fn();
-      return this.committer.whenVisible(this.committer.committedRevision).then(() => value);
+      return this.committer.whenVisible(revisionOf(value)).then(() => value);
     });
   }
 
