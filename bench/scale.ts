@@ -1,0 +1,246 @@
+/**
+ * End-to-end scale benchmark: a real server (child process: HTTPS, SQLite, scheduler and
+ * controllers) and one hollow agent process (`flotilla agent --simulate N`), then services
+ * totalling M replicas applied at once. Measures the time from apply to all M running, the
+ * placements per second through the whole system, and the server's memory.
+ *
+ *   node --import tsx bench/scale.ts [--nodes 1000] [--tasks 10000] [--services 10]
+ *        [--limit-seconds 300] [--heartbeat-ms 2000] [--grace-ms 6000] [--start-delay-ms 20]
+ *        [--sync normal|full] [--prof]   (--prof: CPU profile of the server, top functions printed)
+ *
+ * Bounded: after --limit-seconds (from the start) it stops with the figures it has. Loopback
+ * only; both processes are killed and the temp dir removed at the end, also on failure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { NodeObject, Task } from '../src/api/kinds.js';
+import { ApiClient, loadClientConfig } from '../src/client/index.js';
+import type { Watch } from '../src/store/store.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000' },
+    tasks: { type: 'string', default: '10000' },
+    services: { type: 'string' },
+    'limit-seconds': { type: 'string', default: '300' },
+    'heartbeat-ms': { type: 'string', default: '2000' },
+    'grace-ms': { type: 'string', default: '6000' },
+    'start-delay-ms': { type: 'string', default: '20' },
+    sync: { type: 'string', default: 'normal' },
+    prof: { type: 'boolean', default: false },
+  },
+});
+const NODES = Number(values.nodes);
+const TASKS = Number(values.tasks);
+const SERVICES = Number(values.services ?? Math.max(1, Math.ceil(TASKS / 1000)));
+const LIMIT_MS = Number(values['limit-seconds']) * 1000;
+const HEARTBEAT_MS = Number(values['heartbeat-ms']);
+const GRACE_MS = Number(values['grace-ms']);
+const SYNC = values.sync === 'full' ? 'full' : 'normal';
+const ROOT = path.resolve(import.meta.dirname, '..');
+const T_START = Date.now();
+const left = (): number => LIMIT_MS - (Date.now() - T_START);
+const secs = (ms: number): string => (ms / 1000).toFixed(1);
+
+/** Resident and peak memory of a process, from /proc (MiB). */
+function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+    return { rssMiB: Math.round(kb('VmRSS') / 1024), peakMiB: Math.round(kb('VmHWM') / 1024) };
+  } catch {
+    return { rssMiB: NaN, peakMiB: NaN };
+  }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc. */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Spawns a child and resolves once a stdout line matches `ready` (rejects on exit or timeout). */
+function startChild(args: string[], ready: RegExp, timeoutMs: number, name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+    if (process.env.BENCH_VERBOSE === '1') process.stderr.write(`[${name}] ${d.toString()}`);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready within ${secs(timeoutMs)} s; stderr: ${err}`)), timeoutMs);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve(child);
+      }
+    });
+    child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? sig}); stderr: ${err}`)); });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
+function stopChild(child: ChildProcess | undefined, graceMs: number): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => { clearTimeout(kill); resolve(); });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Task states by name, kept from one watch (as a dashboard would), and when each first ran. */
+class TaskCounter {
+  readonly state = new Map<string, string>();
+  firstAssignedAll = 0;
+  constructor(private readonly total: number) {}
+  apply(t: Task, deleted: boolean): void {
+    if (deleted) this.state.delete(t.metadata.name);
+    else this.state.set(t.metadata.name, t.status?.state ?? 'new');
+  }
+  counts(): Record<string, number> {
+    const c: Record<string, number> = {};
+    for (const s of this.state.values()) c[s] = (c[s] ?? 0) + 1;
+    return c;
+  }
+  running(): number {
+    let n = 0;
+    for (const s of this.state.values()) if (s === 'running') n++;
+    return n;
+  }
+  placed(): number {
+    let n = 0;
+    for (const s of this.state.values()) if (s !== 'new' && s !== 'pending') n++;
+    return n;
+  }
+  done(): boolean {
+    return this.running() >= this.total;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'flotilla-scale-'));
+  let server: ChildProcess | undefined;
+  let hollow: ChildProcess | undefined;
+  let admin: ApiClient | undefined;
+  let watch: Watch | undefined;
+  const figures: string[] = [];
+  const line = (l: string): void => { console.log(l); figures.push(l); };
+  try {
+    line(`scale: ${NODES} hollow nodes, ${TASKS} tasks in ${SERVICES} services; heartbeat ${HEARTBEAT_MS} ms, grace ${GRACE_MS} ms, sqlite synchronous=${SYNC}, limit ${secs(LIMIT_MS)} s`);
+    const runTs = path.join(ROOT, 'src/server/run.ts');
+    const serverOpts = { dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0', store: 'sqlite', sqliteSynchronous: SYNC, nodeGracePeriodMs: GRACE_MS, clusterCidr: '10.0.0.0/8' };
+    const script = `import(${JSON.stringify(runTs)}).then(async (m) => { const s = await m.runServer(${JSON.stringify(serverOpts)}); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })`;
+    const profArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`] : [];
+    server = await startChild([...profArgs, '--max-old-space-size=8192', '--import', 'tsx', '-e', script], /ready/, 60_000, 'server');
+    admin = new ApiClient(loadClientConfig(path.join(dir, 'server', 'admin.json')), { timeoutMs: 120_000 });
+    const { token } = await admin.createJoinToken('worker', 3600);
+
+    const tHollow = Date.now();
+    hollow = await startChild([
+      '--max-old-space-size=8192', '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'agent', '--server', admin.config.server, '--token', token,
+      '--simulate', String(NODES), '--name', 'hollow', '--data-dir', path.join(dir, 'hollow'),
+      '--heartbeat-ms', String(HEARTBEAT_MS), '--start-delay-ms', String(values['start-delay-ms']),
+    ], /hollow nodes ready/, Math.max(1000, left()), 'hollow agent');
+    line(`registered: ${NODES} hollow nodes in ${secs(Date.now() - tHollow)} s (${(NODES / ((Date.now() - tHollow) / 1000)).toFixed(0)} nodes/s)`);
+    const nodes = (await admin.list('Node')).items as NodeObject[];
+    line(`nodes ready: ${nodes.filter((n) => n.status?.state === 'ready').length}/${nodes.length}; server ${fmtMem(server.pid)}`);
+
+    const counter = new TaskCounter(TASKS);
+    const listed = await admin.list('Task');
+    for (const t of listed.items as Task[]) counter.apply(t, false);
+    watch = await admin.watch({ kind: 'Task', fromRevision: listed.revision }, {
+      onEvent: (ev) => counter.apply(ev.object as Task, ev.type === 'deleted'),
+      onError: (e) => console.error(`task watch failed: ${e.message}`),
+    });
+
+    const per = Math.floor(TASKS / SERVICES);
+    const services = Array.from({ length: SERVICES }, (_, i) => ({
+      kind: 'Service', metadata: { name: `scale-${i}`, namespace: 'default', labels: { bench: 'scale' } },
+      spec: { image: '127.0.0.1:1/hollow/never-pulled:1', replicas: i === SERVICES - 1 ? TASKS - per * (SERVICES - 1) : per, resources: { requests: { cpu: '10m', memory: '16Mi' } } },
+    }));
+    const cpu0 = { server: cpuSecondsOf(server.pid), hollow: cpuSecondsOf(hollow.pid) };
+    const t0 = Date.now();
+    await admin.apply(services);
+    line(`applied: ${SERVICES} services, ${TASKS} replicas (apply took ${Date.now() - t0} ms)`);
+    let allPlacedMs: number | undefined;
+    let nextReport = Date.now() + 5_000;
+    while (!counter.done() && left() > 0) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (allPlacedMs === undefined && counter.placed() >= TASKS) allPlacedMs = Date.now() - t0;
+      if (Date.now() >= nextReport) {
+        nextReport += 5_000;
+        console.log(`  t+${secs(Date.now() - t0)} s: ${JSON.stringify(counter.counts())}; server ${fmtMem(server.pid)}, hollow agent ${fmtMem(hollow.pid)}`);
+      }
+    }
+    const elapsed = Date.now() - t0;
+    const running = counter.running();
+    const finished = counter.done();
+    const downNodes = ((await admin.list('Node')).items as NodeObject[]).filter((n) => n.status?.state !== 'ready').length;
+    const cpu = { server: cpuSecondsOf(server.pid) - cpu0.server, hollow: cpuSecondsOf(hollow.pid) - cpu0.hollow };
+    line(finished ? `all running: ${running}/${TASKS} tasks in ${secs(elapsed)} s from apply` : `ABORTED at the limit: ${running}/${TASKS} running after ${secs(elapsed)} s from apply; states ${JSON.stringify(counter.counts())}`);
+    if (allPlacedMs !== undefined) line(`all placed (assigned or later): ${secs(allPlacedMs)} s from apply = ${(TASKS / (allPlacedMs / 1000)).toFixed(0)} placements/s`);
+    line(`end to end: ${(running / (elapsed / 1000)).toFixed(0)} tasks running/s (apply -> running, through scheduler, API, agent status writes)`);
+    line(`nodes not ready at the end: ${downNodes}/${NODES}`);
+    line(`cpu during the run: server ${cpu.server.toFixed(1)} s, hollow agent ${cpu.hollow.toFixed(1)} s (of ${secs(elapsed)} s wall, 2 cores shared)`);
+    line(`server memory: ${fmtMem(server.pid)}; hollow agent memory: ${fmtMem(hollow.pid)}`);
+    line(`placements/s: ${(running / (elapsed / 1000)).toFixed(0)}`);
+  } finally {
+    await watch?.stop().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
+    await stopChild(hollow, 10_000);
+    await stopChild(server, 30_000);
+    if (values.prof) printProfile(path.join(dir, 'prof'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function fmtMem(pid: number | undefined): string {
+  const m = memoryOf(pid);
+  return `rss ${m.rssMiB} MiB (peak ${m.peakMiB} MiB)`;
+}
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+
+/** Prints the 25 functions with the most self time in the server's CPU profile. */
+function printProfile(profDir: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+  } catch {
+    console.log('profile: none written');
+    return;
+  }
+  for (const f of files) {
+    const p = JSON.parse(readFileSync(path.join(profDir, f), 'utf8')) as CpuProfile;
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const self = new Map<string, number>();
+    let total = 0;
+    p.samples.forEach((id, i) => {
+      const n = byId.get(id);
+      const dt = p.timeDeltas[i] ?? 0;
+      total += dt;
+      if (n === undefined) return;
+      const url = n.callFrame.url.replace(/^.*\/(src|node_modules)\//, '$1/');
+      const key = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + dt);
+    });
+    console.log(`profile ${f}: ${(total / 1e6).toFixed(1)} s sampled; top self time:`);
+    for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`scale bench failed: ${(err as Error).message}`);
+  process.exitCode = 1;
+});
