@@ -69,6 +69,29 @@ async function bareBatch(w: World, n: number, tag: string): Promise<number[]> {
   return times;
 }
 
+/**
+ * Bare runc, N containers launched at once (as a node starting a batch would): each one's time
+ * from the batch start until its `runc run -d` returned. The fair yardstick for apply -> running.
+ */
+async function bareConcurrentBatch(w: World, n: number, tag: string): Promise<number[]> {
+  const template = JSON.parse(await readFile(w.rt.layout.file(`fl-${tag}-0`, 'config.json'), 'utf8')) as { linux: { cgroupsPath: string } };
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `barec-${tag}-${i}`;
+    const bundle = join(w.dir, 'bare', id);
+    await mkdir(bundle, { recursive: true });
+    template.linux.cgroupsPath = `/${w.parent}-bare/${id}`;
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(template));
+    ids.push(id);
+  }
+  w.signal.throwIfAborted();
+  const t0 = performance.now();
+  return Promise.all(ids.map(async (id) => {
+    await runDetached(['--root', w.bareRoot, 'run', '-d', '--bundle', join(w.dir, 'bare', id), id]);
+    return performance.now() - t0;
+  }));
+}
+
 async function cleanup(w: World): Promise<void> {
   for (const c of await w.rt.list()) await w.rt.remove(c.id).catch(() => undefined);
   const out = await run(RUNC, ['--root', w.bareRoot, 'list', '-q']).then((r) => r.stdout, () => '');
@@ -96,7 +119,9 @@ async function main(): Promise<void> {
     for (const n of batches) {
       const fl = summary(await flotillaBatch(w, n, `n${n}`));
       const bare = summary(await bareBatch(w, n, `n${n}`));
+      const together = summary(await bareConcurrentBatch(w, n, `n${n}`));
       console.log(`${String(n).padStart(10)} | ${fl.p50.toFixed(1).padStart(8)} / ${fl.p99.toFixed(1).padStart(7)}      | ${bare.p50.toFixed(1).padStart(8)} / ${bare.p99.toFixed(1).padStart(7)}               | ${(fl.p50 / bare.p50).toFixed(2)} / ${(fl.p99 / bare.p99).toFixed(2)}`);
+      console.log(`bare-batch ${n} at once: p50 ${together.p50.toFixed(1)} ms, p99 ${together.p99.toFixed(1)} ms from the batch start`);
       await cleanup(w);
     }
   } finally {

@@ -91,14 +91,20 @@ async function main(): Promise<void> {
     const bare = await run(process.execPath, ['--import', 'tsx', 'bench/runc-start.ts', '1', '10', '50'], { timeout: 300_000 });
     process.stdout.write(bare.stdout);
     const bareP50 = new Map<number, number>();
+    const bareP99 = new Map<number, number>();
     for (const line of bare.stdout.split('\n')) {
-      const m = /^\s*(\d+)\s*\|.*\|\s*([\d.]+)\s*\/\s*([\d.]+)\s*\|/.exec(line);
-      if (m !== null) bareP50.set(Number(m[1]), Number(m[2]));
+      const m = /^bare-batch (\d+) at once: p50 ([\d.]+) ms, p99 ([\d.]+) ms/.exec(line);
+      if (m !== null) {
+        bareP50.set(Number(m[1]), Number(m[2]));
+        bareP99.set(Number(m[1]), Number(m[3]));
+      }
     }
-    console.log('\nsummary (apply -> running through API, scheduler, agent, CNI, conmon, runc vs bare runc run -d):');
+    console.log('\nsummary: apply -> running through API, controllers, agent, image, CNI, conmon and runc, against N bare `runc run -d` launched at once (each from the batch start):');
     for (const r of results) {
       const b = bareP50.get(r.n);
-      console.log(`  ${String(r.n).padStart(2)} task(s): p50 ${r.p50} ms, p99 ${r.p99} ms; bare runc p50 ${b ?? '?'} ms; ratio p50 ${b !== undefined ? (r.p50 / b).toFixed(2) : '?'}`);
+      const b99 = bareP99.get(r.n);
+      const ratio = (x: number, y: number | undefined): string => (y !== undefined ? (x / y).toFixed(2) : '?');
+      console.log(`  ${String(r.n).padStart(2)} task(s): flotilla p50 ${r.p50} ms, p99 ${r.p99} ms | bare runc p50 ${b ?? '?'} ms, p99 ${b99 ?? '?'} ms | ratio p50 ${ratio(r.p50, b)}, p99 ${ratio(r.p99, b99)}`);
     }
   } finally {
     await client.close();
