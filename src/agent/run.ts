@@ -14,7 +14,7 @@ import { ApiClient } from '../client/index.js';
 import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
 import { ImagePuller } from './image/index.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
-import { registerNode, startHeartbeats, type NodeIdentity } from './node/registration.js';
+import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
 import type { TaskHook } from './tasks/hooks.js';
@@ -137,6 +137,11 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
 export interface RunNodeOptions {
   /** The API client; hollow nodes share one. */
   client: ApiClient;
+  /**
+   * Client for registration and heartbeats (default: `client`). Hollow nodes give the beats a
+   * connection pool of their own, so that a beat never waits behind thousands of task writes.
+   */
+  nodeClient?: NodeApi;
   identity: NodeIdentity;
   runtime: ContainerRuntime;
   images: TaskImages;
@@ -159,8 +164,9 @@ export interface RunNodeOptions {
 export async function runNode(o: RunNodeOptions): Promise<Disposable> {
   const stack = new DisposableStack();
   try {
-    const node = await registerNode(o.client, o.identity, AGENT_VERSION);
-    stack.add(startHeartbeatsAfter(o.heartbeatOffsetMs ?? 0, () => startHeartbeats(o.client, node, o.identity, AGENT_VERSION, o.heartbeatMs, o.log)));
+    const nodeClient = o.nodeClient ?? o.client;
+    const node = await registerNode(nodeClient, o.identity, AGENT_VERSION);
+    stack.add(startHeartbeatsAfter(o.heartbeatOffsetMs ?? 0, () => startHeartbeats(nodeClient, node, o.identity, AGENT_VERSION, o.heartbeatMs, o.log)));
     const supervisor = new TaskSupervisor({
       nodeName: o.identity.name, store: o.client, status: o.client, runtime: o.runtime, hooks: o.hooks,
       images: o.images, logDir: o.logDir, log: o.log,

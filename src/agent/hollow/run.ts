@@ -4,7 +4,8 @@
  * node runs the real agent's code (runNode: registerNode, startHeartbeats, a TaskSupervisor)
  * with an in-memory runtime and no image pulls, no network hooks. What they share:
  *
- *   one join (certificate node:PREFIX.hollow) -> one ApiClient (one HTTPS pool) + renewal
+ *   one join (certificate node:PREFIX.hollow) -> one ApiClient for tasks (one HTTPS pool),
+ *                                                one for registration + heartbeats, renewal
  *   one SharedTaskInformer (one Task watch)   -> routes events to supervisor[node]
  *   N x runNode(PREFIX-i, label flotilla.dev/hollow=true, HollowRuntime, HollowTaskImages)
  *       registered `registerConcurrency` at a time; heartbeats staggered over the interval
@@ -80,9 +81,13 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
     let creds = await joinCluster({ server: opts.server, token: opts.token, nodeName: identity, dataDir });
     const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: opts.maxSockets ?? 64 });
     stack.add({ stop: () => client.close() });
+    // Registration and heartbeats on a pool of their own: never queued behind task writes.
+    const beats = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: 16, timeoutMs: 10_000 });
+    stack.add({ stop: () => beats.close() });
     stack.add(startRenewal(() => creds, async (next) => {
       creds = next;
       client.setClientCertificate(next.certPem, next.keyPem);
+      beats.setClientCertificate(next.certPem, next.keyPem);
     }, dataDir, log));
     const tasks = stack.add(new SharedTaskInformer(client, log));
     await tasks.start();
@@ -96,7 +101,7 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
       const runtime = new HollowRuntime({ startDelayMs: opts.startDelayMs });
       runtimes.set(name, runtime);
       nodes.add(await withRetries(() => runNode({
-        client, runtime, images: new HollowTaskImages(), hooks: [], sharedTasks: tasks,
+        client, nodeClient: beats, runtime, images: new HollowTaskImages(), hooks: [], sharedTasks: tasks,
         identity: { name, labels: { ...opts.labels, [HOLLOW_LABEL]: 'true' }, capacity: { ...DEFAULT_CAPACITY, ...opts.capacity }, address: '127.0.0.1' },
         logDir: path.join(dataDir, 'logs', name),
         heartbeatMs, heartbeatOffsetMs: Math.floor(Math.random() * heartbeatMs),
