@@ -21,6 +21,7 @@ import type { TaskHook } from './tasks/hooks.js';
 import { TaskSupervisor, type NodeTaskView, type TaskImages } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
+import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
 import { startServiceRouting } from './lb/index.js';
@@ -42,7 +43,7 @@ export interface RunAgentOptions {
   /** Port of the agent endpoint (logs, exec); default 0: any free port, reported in the Node's status. */
   agentPort?: number;
   heartbeatMs?: number;
-  /** Subnet of this node's tasks (default 10.88.0.0/16; the server hands them out later). */
+  /** Subnet of this node's tasks (default: the one the server assigns from its cluster CIDR; the agent waits for it). */
   subnet?: string;
   /** Bridge of this node's tasks (default flotilla0). */
   bridge?: string;
@@ -100,7 +101,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const logDir = path.join(dataDir, 'logs');
     endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
     const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port };
-    const hooks = opts.hooks ?? [new TaskNetwork({ dataDir, subnet: opts.subnet, bridgeName: opts.bridge, log })];
+    const nodeNet = opts.hooks === undefined
+      ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))
+      : undefined;
+    const hooks = opts.hooks ?? nodeNet?.hooks ?? [];
     const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
     if (network !== undefined) {
       const live = new Set((await runtime.list()).map((c) => c.id));

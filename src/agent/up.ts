@@ -19,6 +19,8 @@ export interface RunUpOptions {
   hooks?: RunAgentOptions['hooks'];
   subnet?: string;
   bridge?: string;
+  /** Range the node subnet is cut from (the single node gets the first /24). */
+  clusterCidr?: string;
   log?: (line: string) => void;
 }
 
@@ -33,7 +35,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const stack = new DisposableStack();
   try {
-    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', log: () => undefined }));
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({

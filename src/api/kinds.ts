@@ -160,6 +160,8 @@ export interface NodeSpec {
   availability: 'active' | 'pause' | 'drain';
   role: 'worker' | 'manager';
   taints: Taint[];
+  /** Subnet of this node's tasks, handed out by the server from the cluster CIDR (never changed once set). */
+  podCIDR?: string;
 }
 
 export interface NodeResources {

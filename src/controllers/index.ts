@@ -9,6 +9,7 @@ import { systemClock, type Clock } from './framework/clock.js';
 import type { Controller } from './framework/controller.js';
 import { createClusterInformers } from './informers.js';
 import { createEndpointsControllers } from './endpoints/controller.js';
+import { createNodeSubnetController } from './network/controller.js';
 import { createNodeController } from './node/controller.js';
 import { createSchedulerController } from './placement/controller.js';
 import type { SchedulerOptions } from '../scheduler/index.js';
@@ -33,6 +34,8 @@ export interface ControllerOptions {
   eventRefreshMs?: number;
   /** Range of service virtual IPs (default 10.96.0.0/16). */
   serviceCidr?: string;
+  /** Range node task subnets are cut from (default 10.88.0.0/16, a /24 per node). */
+  clusterCidr?: string;
 }
 
 /** The running controllers. */
@@ -54,6 +57,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
     createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs }),
     createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
     ...endpoints.controllers,
+    createNodeSubnetController({ ...deps, clusterCidr: opts.clusterCidr }),
   ];
   let stopped = false;
   const all = [informers.services, informers.tasks, informers.nodes, endpoints.ingresses];

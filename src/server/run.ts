@@ -49,12 +49,16 @@ export interface RunServerOptions {
   join?: JoinSettings;
   /** Aborts a start that is still waiting for etcd. */
   signal?: AbortSignal;
+  /** Range node task subnets are cut from (`--cluster-cidr`; default 10.88.0.0/16, a /24 per node). */
+  clusterCidr?: string;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
 export interface LoopEnv {
   store: Store;
   dataDir: string;
+  /** RunServerOptions.clusterCidr. */
+  clusterCidr?: string;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -66,7 +70,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  (env) => startControllers(env.store, { log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
 ];
 
 /** A started server. */
@@ -97,7 +101,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
-    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir }));
+    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr }));
     const ctx: ApiContext = {
       store,
       codec: PLAIN_CODEC as ObjectCodec,

@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Cluster, clusterNamespacesLeft } from '../helpers/cluster.js';
+import { Cluster, namespacesLeft } from '../helpers/cluster.js';
 
 describe('multi-node harness', { timeout: 240_000 }, () => {
   let cluster: Cluster | undefined;
@@ -18,8 +18,9 @@ describe('multi-node harness', { timeout: 240_000 }, () => {
   });
 
   after(async () => {
+    const names = cluster?.namespaceNames() ?? [];
     await cluster?.stop();
-    assert.deepEqual(clusterNamespacesLeft(), []);
+    assert.deepEqual(namespacesLeft(names), []);
     assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8'), forwardBefore);
     assert.equal(readFileSync('/proc/net/route', 'utf8'), routesBefore);
   });

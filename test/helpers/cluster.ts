@@ -24,7 +24,7 @@
  *
  * Node subnets: by default (`subnets: 'server'`) the agents take the subnet the server assigns
  * from the cluster CIDR and add the routes to the other nodes themselves. With
- * `subnets: 'static'` the harness passes `--subnet 10.88.N.0/24` to node N and adds the
+ * `subnets: 'static'` the harness passes `--subnet 10.89.N.0/24` to node N (outside the default cluster CIDR) and adds the
  * host-gw routes itself (for tests of other features that must not depend on that code).
  *
  * stop() kills every process, then removes containers (runc kill/delete under each agent's
@@ -56,7 +56,7 @@ export interface ClusterOptions {
   agentArgs?: (index: number, name: string) => string[];
   /** Labels of node i, as `--label K=V` flags. Default `{node: NAME}`. */
   labels?: (index: number, name: string) => Record<string, string>;
-  /** Who chooses node subnets and routes; see the file comment. Default 'static' (for now). */
+  /** Who chooses node subnets and routes; see the file comment. Default 'server'. */
   subnets?: 'server' | 'static';
   /** Bound on the whole start. Default 120 s. */
   startTimeoutMs?: number;
@@ -207,6 +207,11 @@ export class Cluster {
     await this.startAgent(n);
   }
 
+  /** Every namespace this cluster made or its agents recorded (underlay, server, nodes, tasks). */
+  namespaceNames(): string[] {
+    return [...this.namespaces.map((n) => n.name), ...this.nodes.flatMap((n) => recordedNamespaces(n.dataDir))];
+  }
+
   /** The output of every process so far (to print when a test fails). */
   logs(): string {
     const all = [...(this.server !== undefined ? [['server', this.server] as const] : []), ...[...this.agents].map(([k, v]) => [k, v] as const)];
@@ -233,7 +238,7 @@ export class Cluster {
       const address = `${UNDERLAY_PREFIX}.${10 + i}`;
       await this.plug(ns, `vn${i}`, address);
       const node: ClusterNode = { name: `node${i}`, index: i, netns: ns.name, address, dataDir: path.join(this.dir, 'nodes', `node${i}`) };
-      if ((this.opts.subnets ?? 'static') === 'static') node.subnet = `10.88.${i}.0/24`;
+      if (this.opts.subnets === 'static') node.subnet = `10.89.${i}.0/24`;
       this.nodes.push(node);
     }
     this.registry = await startRegistry();
@@ -244,7 +249,7 @@ export class Cluster {
     if (tok.code !== 0) throw new Error(`token create: ${tok.stderr}`);
     this.token = tok.stdout.trim();
     await Promise.all(this.nodes.map((n) => this.startAgent(n)));
-    if ((this.opts.subnets ?? 'static') === 'static') await this.staticRoutes();
+    if (this.opts.subnets === 'static') await this.staticRoutes();
     await eventually(`${count} ready nodes`, 60_000, async () => {
       const nodes = await this.list<{ status?: { state?: string } }>('nodes');
       return nodes.filter((n) => n.status?.state === 'ready').length === count ? true : undefined;
@@ -476,13 +481,9 @@ async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<
   }
 }
 
-/** Names of namespaces in /var/run/netns made by clusters (tests assert none is left). */
-export function clusterNamespacesLeft(): string[] {
-  try {
-    return readdirSync('/var/run/netns').filter((n) => n.startsWith('ftest-c'));
-  } catch {
-    return [];
-  }
+/** Which of `names` still exist in /var/run/netns (tests assert none is left after stop()). */
+export function namespacesLeft(names: readonly string[]): string[] {
+  return names.filter((n) => existsSync(`/var/run/netns/${n}`));
 }
 
 /** Re-exported so tests need one import. */

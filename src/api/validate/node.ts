@@ -17,6 +17,7 @@ export const nodeSpecSchema = z.object({
   availability: z.enum(['active', 'pause', 'drain']).default('active'),
   role: z.enum(['worker', 'manager']).default('worker'),
   taints: z.array(taint).default([]),
+  podCIDR: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR').optional(),
 }).strict();
 
 const nodeResources = z.object({

@@ -17,6 +17,7 @@ interface ServerOptions {
   listen: string;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
+  clusterCidr?: string;
 }
 
 /** Registers `server`. */
@@ -28,6 +29,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
     .addOption(new Option('--store <store>', 'state store').choices(['sqlite', 'etcd']).default('sqlite'))
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
+    .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .action(async (opts: ServerOptions) => {
       const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (opts.store === 'etcd' && (endpoints === undefined || endpoints.length === 0)) {
@@ -41,6 +43,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         listen: opts.listen,
         store: opts.store,
         ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
+        ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });
