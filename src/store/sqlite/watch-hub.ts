@@ -92,7 +92,7 @@ export class WatchHub {
   private readonly queue: EventRow[][] = [];
   private publishing = false;
 
-  /** Called right after each commit, with that commit's events. */
+  /** Called once each write group is durable (group-commit.ts), with its events in revision order. */
   publish(rows: EventRow[]): void {
     this.queue.push(rows);
     if (this.publishing) return;
