@@ -5,7 +5,8 @@
  * placements per second through the whole system, and the server's memory.
  *
  *   node --import tsx bench/scale.ts [--nodes 1000] [--tasks 10000] [--services 10]
- *        [--limit-seconds 300] [--heartbeat-ms 2000] [--grace-ms 6000] [--start-delay-ms 20]
+ *        [--replicas-per-service 100] [--limit-seconds 300] [--start-delay-ms 20]
+ *        [--heartbeat-ms max(2000, nodes)] [--grace-ms 3 x heartbeat]
  *        [--sync normal|full] [--prof]   (--prof: CPU profile of the server, top functions printed)
  *
  * Bounded: after --limit-seconds (from the start) it stops with the figures it has. Loopback
@@ -26,8 +27,9 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '10000' },
     services: { type: 'string' },
     'limit-seconds': { type: 'string', default: '300' },
-    'heartbeat-ms': { type: 'string', default: '2000' },
-    'grace-ms': { type: 'string', default: '6000' },
+    'heartbeat-ms': { type: 'string' },
+    'grace-ms': { type: 'string' },
+    'replicas-per-service': { type: 'string', default: '100' },
     'start-delay-ms': { type: 'string', default: '20' },
     sync: { type: 'string', default: 'normal' },
     prof: { type: 'boolean', default: false },
@@ -35,14 +37,19 @@ const { values } = parseArgs({
 });
 const NODES = Number(values.nodes);
 const TASKS = Number(values.tasks);
-const SERVICES = Number(values.services ?? Math.max(1, Math.ceil(TASKS / 1000)));
+const SERVICES = Number(values.services ?? Math.max(1, Math.ceil(TASKS / Number(values['replicas-per-service']))));
 const LIMIT_MS = Number(values['limit-seconds']) * 1000;
-const HEARTBEAT_MS = Number(values['heartbeat-ms']);
-const GRACE_MS = Number(values['grace-ms']);
+// Heartbeats are one API write each: keep them at most ~1,000/s (2 s up to 2,000 nodes, then
+// longer, as Kubernetes does with 10 s leases at scale); the grace period is 3 intervals.
+const HEARTBEAT_MS = Number(values['heartbeat-ms'] ?? Math.max(2000, NODES));
+const GRACE_MS = Number(values['grace-ms'] ?? 3 * HEARTBEAT_MS);
 const SYNC = values.sync === 'full' ? 'full' : 'normal';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const T_START = Date.now();
-const left = (): number => LIMIT_MS - (Date.now() - T_START);
+let interrupted = false;
+const left = (): number => (interrupted ? 0 : LIMIT_MS - (Date.now() - T_START));
+// Ctrl-C: stop waiting, print the figures so far, clean up.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { interrupted = true; });
 const secs = (ms: number): string => (ms / 1000).toFixed(1);
 
 /** Resident and peak memory of a process, from /proc (MiB). */
@@ -187,7 +194,7 @@ async function main(): Promise<void> {
     const finished = counter.done();
     const downNodes = ((await admin.list('Node')).items as NodeObject[]).filter((n) => n.status?.state !== 'ready').length;
     const cpu = { server: cpuSecondsOf(server.pid) - cpu0.server, hollow: cpuSecondsOf(hollow.pid) - cpu0.hollow };
-    line(finished ? `all running: ${running}/${TASKS} tasks in ${secs(elapsed)} s from apply` : `ABORTED at the limit: ${running}/${TASKS} running after ${secs(elapsed)} s from apply; states ${JSON.stringify(counter.counts())}`);
+    line(finished ? `all running: ${running}/${TASKS} tasks in ${secs(elapsed)} s from apply` : `ABORTED (${interrupted ? 'interrupted' : 'time limit'}): ${running}/${TASKS} running after ${secs(elapsed)} s from apply; states ${JSON.stringify(counter.counts())}`);
     if (allPlacedMs !== undefined) line(`all placed (assigned or later): ${secs(allPlacedMs)} s from apply = ${(TASKS / (allPlacedMs / 1000)).toFixed(0)} placements/s`);
     line(`end to end: ${(running / (elapsed / 1000)).toFixed(0)} tasks running/s (apply -> running, through scheduler, API, agent status writes)`);
     line(`nodes not ready at the end: ${downNodes}/${NODES}`);

@@ -81,8 +81,11 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
     let creds = await joinCluster({ server: opts.server, token: opts.token, nodeName: identity, dataDir });
     const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: opts.maxSockets ?? 64 });
     stack.add({ stop: () => client.close() });
-    // Registration and heartbeats on a pool of their own: never queued behind task writes.
-    const beats = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: 16, timeoutMs: 10_000 });
+    // Registration and heartbeats on a pool of their own, never queued behind task writes, and
+    // wide enough (a socket per 4 nodes, 16..512) that a busy server's latency does not cap the
+    // beat rate: a socket carries at most 1/latency beats per second.
+    const beatSockets = Math.min(512, Math.max(16, Math.ceil(opts.count / 4)));
+    const beats = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: beatSockets, timeoutMs: 10_000 });
     stack.add({ stop: () => beats.close() });
     stack.add(startRenewal(() => creds, async (next) => {
       creds = next;
