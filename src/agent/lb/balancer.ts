@@ -35,15 +35,15 @@ export interface LoadBalancerOptions {
   bridge?: string;
   /** Routed to `serviceDevice` so that the node's own processes reach VIPs. Default 10.96.0.0/16. */
   serviceCidr?: string;
-  /** Dummy interface holding the service CIDR route. Default `flt-svc`. */
+  /** Device the service CIDR is routed to. Default `lo`. */
   serviceDevice?: string;
   debounceMs?: number;
   retryMs?: number;
   log?: (msg: string) => void;
 }
 
-/** Default dummy interface of the service CIDR route. */
-export const DEFAULT_SERVICE_DEVICE = 'flt-svc';
+/** Default device of the service CIDR route. */
+export const DEFAULT_SERVICE_DEVICE = 'lo';
 
 /** The balancer's input from the view: services with a VIP or a published port. */
 export function lbServices(view: Map<string, ServiceEndpoints>): LbService[] {
@@ -138,8 +138,8 @@ export class ServiceLoadBalancer implements Disposable {
 }
 
 /** Removes the balancer's table and the service route from a node (tests, uninstall). */
-export async function removeLoadBalancer(opts: { run?: CommandRunner; execPrefix?: string[]; table?: string; serviceDevice?: string }): Promise<void> {
+export async function removeLoadBalancer(opts: { run?: CommandRunner; execPrefix?: string[]; table?: string; serviceCidr?: string }): Promise<void> {
   const run = opts.run ?? commandRunner(opts.execPrefix ?? []);
   await applyNftRuleset(run, renderRemoval(opts.table ?? DEFAULT_TABLE));
-  await removeServiceRoute(run, opts.serviceDevice ?? DEFAULT_SERVICE_DEVICE);
+  await removeServiceRoute(run, opts.serviceCidr ?? DEFAULT_SERVICE_CIDR);
 }

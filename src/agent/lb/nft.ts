@@ -36,25 +36,21 @@ export async function applyNftRuleset(run: CommandRunner, text: string): Promise
 }
 
 /**
- * Routes the service CIDR to a dummy interface, so that processes on the node itself (which
- * may have no default route) can open connections to VIPs: the output hook DNATs them before
- * they leave. Idempotent.
+ * Routes the service CIDR to `device` (default `lo`), so that processes on the node itself
+ * (which may have no default route) can open connections to VIPs: the route lookup succeeds,
+ * the source is a global address of the node, and the output hook then DNATs the connection
+ * to a task (the kernel routes it again after NAT). Idempotent. (A dummy interface would do
+ * too, but the dummy module is not in every kernel.)
  */
 export async function ensureServiceRoute(run: CommandRunner, device: string, serviceCidr: string): Promise<void> {
-  try {
-    await run(['ip', 'link', 'add', device, 'type', 'dummy']);
-  } catch (err) {
-    if (!/exists/i.test((err as Error).message)) throw err;
-  }
-  await run(['ip', 'link', 'set', device, 'up']);
   await run(['ip', 'route', 'replace', serviceCidr, 'dev', device]);
 }
 
-/** Removes the dummy interface (and so its route); absent is fine. */
-export async function removeServiceRoute(run: CommandRunner, device: string): Promise<void> {
+/** Removes the service CIDR route; absent is fine. */
+export async function removeServiceRoute(run: CommandRunner, serviceCidr: string): Promise<void> {
   try {
-    await run(['ip', 'link', 'delete', device]);
+    await run(['ip', 'route', 'del', serviceCidr]);
   } catch (err) {
-    if (!/cannot find|does not exist|not found/i.test((err as Error).message)) throw err;
+    if (!/no such process|not found|cannot find/i.test((err as Error).message)) throw err;
   }
 }
