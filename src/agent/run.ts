@@ -24,7 +24,6 @@ import { TaskNetwork } from './network/task-network.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
-import { startServiceRouting } from './lb/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -51,13 +50,6 @@ export interface RunAgentOptions {
   hooks?: TaskHook[];
   /** Replaces runc (hollow nodes only). */
   runtime?: ContainerRuntime;
-  /** Program service VIPs and the routing mesh with nftables in this network namespace (src/agent/lb). Default off. */
-  serviceRouting?: boolean;
-  /** Service CIDR (default 10.96.0.0/16), routed to the load balancer's dummy interface. */
-  serviceCidr?: string;
-  /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
-  ingressHttpPort?: number;
-  ingressHttpsPort?: number;
   /** Program service VIPs and the routing mesh with nftables in this network namespace (src/agent/lb). Default off. */
   serviceRouting?: boolean;
   /** Service CIDR (default 10.96.0.0/16), routed to the load balancer's dummy interface. */
@@ -117,12 +109,6 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000,
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
     }));
-    if (opts.serviceRouting === true) {
-      stack.add(await startServiceRouting({
-        store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,
-        ingressHttpPort: opts.ingressHttpPort, ingressHttpsPort: opts.ingressHttpsPort,
-      }));
-    }
     if (opts.serviceRouting === true) {
       stack.add(await startServiceRouting({
         store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,
