@@ -51,6 +51,8 @@ export interface RunServerOptions {
   signal?: AbortSignal;
   /** Range node task subnets are cut from (`--cluster-cidr`; default 10.88.0.0/16, a /24 per node). */
   clusterCidr?: string;
+  /** Heartbeat age after which a node is down and its tasks are replaced (default 6000 ms). */
+  nodeGracePeriodMs?: number;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -59,6 +61,8 @@ export interface LoopEnv {
   dataDir: string;
   /** RunServerOptions.clusterCidr. */
   clusterCidr?: string;
+  /** RunServerOptions.nodeGracePeriodMs. */
+  nodeGracePeriodMs?: number;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -70,7 +74,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
 ];
 
 /** A started server. */
@@ -101,7 +105,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
-    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr }));
+    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs }));
     const ctx: ApiContext = {
       store,
       codec: PLAIN_CODEC as ObjectCodec,
