@@ -37,6 +37,8 @@ export interface RunServerOptions {
   sqliteSynchronous?: 'full' | 'normal';
   /** Extra SANs for the server certificate (public IPs, DNS names). */
   extraSans?: string[];
+  /** false: serve the API only, without the controllers (tests of the API alone). */
+  controllers?: boolean;
   /** Extra loops to start once the store is open (tests, `flotilla up` adding its agent). */
   loops?: LoopFactory[];
   /** Where the ready line goes (default: stdout). */
@@ -105,7 +107,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
-    for (const start of [...SERVER_LOOPS, ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs }));
+    for (const start of [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs }));
     const ctx: ApiContext = {
       store,
       codec: PLAIN_CODEC as ObjectCodec,

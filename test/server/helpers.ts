@@ -28,7 +28,7 @@ export function tempDir(prefix = 'flotilla-server-test-'): string {
 export async function startTestServer(opts: Partial<RunServerOptions> & { clientOptions?: ApiClientOptions } = {}): Promise<TestServer> {
   const dir = opts.dataDir ?? tempDir();
   const lines: string[] = [];
-  const server = await runServer({ dataDir: dir, listen: '127.0.0.1:0', store: 'sqlite', log: (l) => lines.push(l), ...opts });
+  const server = await runServer({ dataDir: dir, listen: '127.0.0.1:0', store: 'sqlite', log: (l) => lines.push(l), controllers: false, ...opts });
   const client = new ApiClient(loadClientConfig(path.join(dir, 'admin.json')), opts.clientOptions);
   let done: Promise<void> | undefined;
   return {

@@ -93,10 +93,10 @@ describe('watch over the API', { timeout: 60_000 }, () => {
     await waitFor('3 events before the drop', () => col.events.length >= 3);
     // Drop every connection: stop the server, write while nobody watches, start it again.
     await t.server.stop();
-    const direct = await runServer({ dataDir: t.dir, listen: '127.0.0.1:0', store: 'sqlite', log: () => undefined });
+    const direct = await runServer({ dataDir: t.dir, listen: '127.0.0.1:0', store: 'sqlite', log: () => undefined, controllers: false });
     await direct.store.create({ kind: 'Service', metadata: { name: 'offline', namespace: 'default', uid: 'u', labels: {}, revision: 0, generation: 1, creationTimestamp: '' }, spec: { image: 'busybox:1' } });
     await direct.stop();
-    const again = await runServer({ dataDir: t.dir, listen: `127.0.0.1:${t.server.port}`, store: 'sqlite', log: () => undefined, watchBookmarkMs: 200 });
+    const again = await runServer({ dataDir: t.dir, listen: `127.0.0.1:${t.server.port}`, store: 'sqlite', log: () => undefined, watchBookmarkMs: 200, controllers: false });
     cleanups.push(() => again.stop());
     await c.create(service('r4'));
     await waitFor('all 5 events', () => col.events.length >= 5, 15_000);
