@@ -65,15 +65,46 @@ class HeartbeatTracker {
   }
 }
 
+/** Per service (`namespace/service`), the nodes holding its moving tasks: rechecked when a replacement runs. */
+class MovingIndex {
+  private readonly bySvc = new Map<string, Map<string, number>>();
+
+  change(t: Task, d: 1 | -1): void {
+    if (!isMoving(t)) return;
+    const svc = serviceIndexValue(t.metadata.namespace, t.spec.service);
+    let m = this.bySvc.get(svc);
+    if (m === undefined) this.bySvc.set(svc, (m = new Map()));
+    const v = (m.get(t.spec.node) ?? 0) + d;
+    if (v <= 0) m.delete(t.spec.node);
+    else m.set(t.spec.node, v);
+    if (m.size === 0) this.bySvc.delete(svc);
+  }
+
+  nodesOf(t: Task): Iterable<string> {
+    return this.bySvc.get(serviceIndexValue(t.metadata.namespace, t.spec.service))?.keys() ?? [];
+  }
+}
+
+/** A lookup of a service's slot, grouping the service's tasks once (per sync). */
+function slotLookup(inf: ClusterInformers): (ns: string, svc: string, slot: number) => readonly Task[] {
+  const slots = new Map<string, Map<number, Task[]>>();
+  return (ns, svc, slot) => {
+    const k = serviceIndexValue(ns, svc);
+    let bySlot = slots.get(k);
+    if (bySlot === undefined) {
+      slots.set(k, (bySlot = new Map()));
+      for (const t of inf.tasks.byIndex(BY_SERVICE, k)) bySlot.set(t.spec.slot, [...(bySlot.get(t.spec.slot) ?? []), t]);
+    }
+    return bySlot.get(slot) ?? [];
+  };
+}
+
 /** Builds the node lifecycle loop and hooks it to the informers. */
 export function createNodeController(deps: NodeControllerDeps): Controller {
   const inf = deps.informers;
   const grace = deps.gracePeriodMs ?? DEFAULT_NODE_GRACE_MS;
   const exp = new Expectations({ Task: inf.tasks, Node: inf.nodes });
   const beats = new HeartbeatTracker();
-  /** `namespace/service` -> nodes holding a moving task of it (to recheck when a replacement runs). */
-  const moving = new Map<string, Map<string, number>>();
-
   const sync = async (key: string): Promise<SyncResult> => {
     await exp.wait(key, 5_000);
     const name = nameOfKey(key);
@@ -87,7 +118,7 @@ export function createNodeController(deps: NodeControllerDeps): Controller {
       gracePeriodMs: grace,
       moveTimeoutMs: deps.moveTimeoutMs ?? DEFAULT_MOVE_TIMEOUT_MS,
       serviceOf: (ns, svc) => inf.services.get(`Service/${ns}/${svc}`),
-      slotTasks: (ns, svc, slot) => inf.tasks.byIndex(BY_SERVICE, serviceIndexValue(ns, svc)).filter((t) => t.spec.slot === slot),
+      slotTasks: slotLookup(inf),
     });
     if (plan.actions.length > 0) {
       deps.log(`node: ${name}: ${plan.actions.map((a) => `${a.type === 'delete' ? a.key.name : a.object.metadata.name} (${a.reason})`).join(', ')}`);
@@ -96,50 +127,41 @@ export function createNodeController(deps: NodeControllerDeps): Controller {
     return { requeueAfterMs: plan.requeueAfterMs };
   };
   const c = new Controller({ name: 'node', sync, workers: 2, clock: deps.clock, log: deps.log });
-
-  c.onStop(inf.nodes.addHandler({
-    onAdd: (n) => {
-      beats.observe(n, deps.clock.now());
-      c.enqueue(nodeKey(n.metadata.name));
-    },
-    onUpdate: (old, n) => {
-      beats.observe(n, deps.clock.now());
-      if (nodeFacts(old) !== nodeFacts(n)) c.enqueue(nodeKey(n.metadata.name));
-    },
-    onDelete: (n) => beats.forget(n.metadata.name),
-  }));
-
-  const trackMoving = (t: Task, d: 1 | -1): void => {
-    if (!isMoving(t)) return;
-    const svc = serviceIndexValue(t.metadata.namespace, t.spec.service);
-    let m = moving.get(svc);
-    if (m === undefined) moving.set(svc, (m = new Map()));
-    const v = (m.get(t.spec.node) ?? 0) + d;
-    if (v <= 0) m.delete(t.spec.node);
-    else m.set(t.spec.node, v);
-    if (m.size === 0) moving.delete(svc);
-  };
-  const taskChanged = (old: Task | undefined, t: Task): void => {
-    if (old !== undefined) trackMoving(old, -1);
-    trackMoving(t, 1);
-    if (t.spec.node !== '' && needsWatching(inf.nodes.get(`Node//${t.spec.node}`), t)) c.enqueue(nodeKey(t.spec.node));
-    // A replacement started running: recheck the nodes holding moving tasks of its service.
-    if (t.status?.state === 'running' && old?.status?.state !== 'running') {
-      for (const n of moving.get(serviceIndexValue(t.metadata.namespace, t.spec.service))?.keys() ?? []) c.enqueue(nodeKey(n));
-    }
-  };
-  c.onStop(inf.tasks.addHandler({
-    onAdd: (t) => taskChanged(undefined, t),
-    onUpdate: (old, t) => taskChanged(old, t),
-    onDelete: (t) => trackMoving(t, -1),
-  }));
-
+  hookInformers(c, inf, beats, deps.clock);
   c.onStop(startSweep(deps.clock, deps.sweepMs ?? Math.max(50, Math.min(1_000, grace / 4)), () => {
     for (const name of beats.expired(deps.clock.now(), grace)) {
       if (inf.nodes.get(`Node//${name}`)?.status?.state !== 'down') c.enqueue(nodeKey(name));
     }
   }));
   return c;
+}
+
+/** Informer handlers: record heartbeats, enqueue nodes whose facts or troubled tasks changed. */
+function hookInformers(c: Controller, inf: ClusterInformers, beats: HeartbeatTracker, clock: Clock): void {
+  c.onStop(inf.nodes.addHandler({
+    onAdd: (n) => {
+      beats.observe(n, clock.now());
+      c.enqueue(nodeKey(n.metadata.name));
+    },
+    onUpdate: (old, n) => {
+      beats.observe(n, clock.now());
+      if (nodeFacts(old) !== nodeFacts(n)) c.enqueue(nodeKey(n.metadata.name));
+    },
+    onDelete: (n) => beats.forget(n.metadata.name),
+  }));
+  const moving = new MovingIndex();
+  const taskChanged = (old: Task | undefined, t: Task): void => {
+    if (old !== undefined) moving.change(old, -1);
+    moving.change(t, 1);
+    if (t.spec.node !== '' && needsWatching(inf.nodes.get(`Node//${t.spec.node}`), t)) c.enqueue(nodeKey(t.spec.node));
+    // A replacement started running: recheck the nodes holding moving tasks of its service.
+    if (t.status?.state === 'running' && old?.status?.state !== 'running') for (const n of moving.nodesOf(t)) c.enqueue(nodeKey(n));
+  };
+  c.onStop(inf.tasks.addHandler({
+    onAdd: (t) => taskChanged(undefined, t),
+    onUpdate: (old, t) => taskChanged(old, t),
+    onDelete: (t) => moving.change(t, -1),
+  }));
 }
 
 /** True when a task change on this node may need the loop: a troubled node, or a moving task. */

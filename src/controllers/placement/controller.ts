@@ -64,6 +64,28 @@ interface Write {
   failed(err: unknown): Promise<void>;
 }
 
+/**
+ * Runs a pass's writes, at most `limit` at once; returns what landed and the error to re-queue
+ * for (another error before a lost race), none when every write landed or its task is gone.
+ */
+async function performWrites(writes: readonly Write[], limit: number): Promise<{ applied: AppliedWrites; error: unknown }> {
+  const applied: AppliedWrites = { written: [], deleted: [] };
+  let conflict: unknown;
+  let other: unknown;
+  await forEachLimited(writes, limit, async (w) => {
+    try {
+      const o = await w.run();
+      if (o !== undefined) applied.written.push(o);
+    } catch (err) {
+      await w.failed(err).catch(() => undefined);
+      if (err instanceof NotFoundError) return; // the task is gone: nothing to retry
+      if (err instanceof ConflictError) conflict ??= err;
+      else other ??= err;
+    }
+  });
+  return { applied, error: other ?? conflict };
+}
+
 /** Builds the scheduler loop and hooks it (and the Scheduler's indexes) to the informers. */
 export function createSchedulerController(deps: SchedulerControllerDeps): Controller {
   const inf = deps.informers;
@@ -109,45 +131,44 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
       if (ev !== undefined) writes.push({ run: async () => { await ev(); return undefined; }, failed: async () => undefined });
     }
     if (result.placements.length > 0) deps.log(`scheduler: placed ${result.placements.length}, pending ${result.unplaced.length}${result.unplaced[0] !== undefined ? ` (${result.unplaced[0].task}: ${result.unplaced[0].reason})` : ''}`);
-    await perform(writes);
-  };
-
-  /** Runs a pass's writes; records what landed; re-queues (by throwing) when some lost a race. */
-  const perform = async (writes: Write[]): Promise<void> => {
-    const applied: AppliedWrites = { written: [], deleted: [] };
-    let conflict: unknown;
-    let other: unknown;
-    await forEachLimited(writes, deps.writeConcurrency ?? 64, async (w) => {
-      try {
-        const o = await w.run();
-        if (o !== undefined) applied.written.push(o);
-      } catch (err) {
-        await w.failed(err).catch(() => undefined);
-        if (err instanceof NotFoundError) return; // the task is gone: nothing to retry
-        if (err instanceof ConflictError) conflict ??= err;
-        else other ??= err;
-      }
-    });
+    const { applied, error } = await performWrites(writes, deps.writeConcurrency ?? 64);
     exp.record(SCHEDULER_KEY, applied);
-    if (other !== undefined) throw other;
-    if (conflict !== undefined) throw conflict;
+    if (error !== undefined) throw error; // the runner re-queues the pass with backoff
   };
 
   const c = new Controller({ name: 'scheduler', sync, workers: 1, clock: deps.clock, log: deps.log });
+  hookInformers(c, inf, scheduler, events);
+  return c;
+}
+
+/**
+ * Informer handlers: keep the Scheduler's indexes current event by event, and enqueue a pass
+ * when it may help (a task starts waiting or frees room; a node changes what filters read).
+ */
+function hookInformers(c: Controller, inf: ClusterInformers, scheduler: Scheduler, events: SchedulingEvents): void {
+  // Ids of the tasks waiting, kept from events: a cheap "is anyone waiting?" on every event.
+  const waiting = new Set<string>();
+  const track = (t: Task, present: boolean): void => {
+    if (present && isPendingPlacement(t)) waiting.add(taskId(t));
+    else waiting.delete(taskId(t));
+  };
   const poke = (): void => {
-    if (events.hasDeletes() || inf.tasks.byIndex(BY_PENDING, PENDING).length > 0) c.enqueue(SCHEDULER_KEY);
+    if (events.hasDeletes() || waiting.size > 0) c.enqueue(SCHEDULER_KEY);
   };
   c.onStop(inf.tasks.addHandler({
     onAdd: (t) => {
       scheduler.observeTask(t);
+      track(t, true);
       if (isPendingPlacement(t)) c.enqueue(SCHEDULER_KEY);
     },
     onUpdate: (old, t) => {
       scheduler.observeTask(t);
+      track(t, true);
       if (isPendingPlacement(t) && !isPendingPlacement(old)) c.enqueue(SCHEDULER_KEY);
       else if (holdsResources(old) && (!holdsResources(t) || old.spec.node !== t.spec.node)) poke();
     },
     onDelete: (t) => {
+      track(t, false);
       scheduler.taskEnded(taskId(t));
       events.deleted(taskId(t));
       poke();
@@ -168,5 +189,4 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
       poke();
     },
   }));
-  return c;
 }
