@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MOVING_ANNOTATION, type NodeObject, type Service, type Task, type Taint } from '../../src/api/kinds.js';
 import { planTask } from '../../src/agent/tasks/plan.js';
+import { registerNode } from '../../src/agent/node/registration.js';
+import type { ApiObject } from '../../src/api/object.js';
 import type { Action } from '../../src/controllers/framework/apply.js';
 import { computeNodeActions, type NodeLifecyclePlan } from '../../src/controllers/node/compute.js';
 import { computeServiceActions } from '../../src/controllers/service/compute.js';
@@ -198,5 +200,21 @@ void describe("the agent's side: a node that comes back", () => {
       assert.deepEqual(planTask(orphaned(desired), container('stopped')), { do: 'cleanup' }, desired);
       assert.deepEqual(planTask(orphaned(desired), undefined), { do: 'idle' }, desired);
     }
+  });
+
+  void it("the agent's heartbeat after registration sets a down node ready again (and clears the down message)", async () => {
+    const down = beating('n1', { state: 'down' });
+    down.status = { ...(down.status as NonNullable<NodeObject['status']>), message: 'no heartbeat since ...' };
+    const written: NodeObject[] = [];
+    const api = {
+      get: (): Promise<ApiObject | undefined> => Promise.resolve(down),
+      create: (o: ApiObject): Promise<ApiObject> => Promise.resolve(o),
+      updateStatus: (o: ApiObject): Promise<ApiObject> => { written.push(o as NodeObject); return Promise.resolve(o); },
+    };
+    await registerNode(api, { name: 'n1', labels: {} }, 'test');
+    assert.equal(written.length, 1);
+    assert.equal(written[0]?.status?.state, 'ready');
+    assert.equal(written[0]?.status?.message, undefined);
+    assert.equal(written[0]?.spec.availability, 'active', 'spec untouched');
   });
 });
