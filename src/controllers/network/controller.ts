@@ -72,7 +72,9 @@ export function createNodeSubnetController(deps: NodeSubnetDeps): Controller {
   const poke = (n: NodeObject): void => {
     if (lacksSubnet(n)) c.enqueue(KEY);
   };
-  c.onStop(nodes.addHandler({ onAdd: poke, onUpdate: (_o, n) => poke(n) }));
+  // A deleted node frees its block: whoever waits for one may get it now.
+  const freed = (): void => { if (nodes.list().some(lacksSubnet)) c.enqueue(KEY); };
+  c.onStop(nodes.addHandler({ onAdd: poke, onUpdate: (_o, n) => poke(n), onDelete: freed }));
   c.enqueue(KEY);
   return c;
 }
