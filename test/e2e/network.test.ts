@@ -149,6 +149,25 @@ spec:
     assert.ok(web.some((t) => t.metadata.name === body.trim()), `answered by a web replica: ${body}`);
   });
 
+  it('rebuilds the network of a node whose agent restarts: same subnet, routes kept, task reachable, DNS back', async () => {
+    const c = cluster as Cluster;
+    const before = await c.list<NodeJson>('nodes');
+    await c.restartAgent('node2');
+    const after = await c.list<NodeJson>('nodes');
+    assert.deepEqual(after.map((n) => n.spec.podCIDR).sort(), before.map((n) => n.spec.podCIDR).sort(), 'subnets stable');
+    const on2 = web.find((t) => t.spec.node === 'node2') as TaskJson;
+    const body = await exec(['timeout', '5', 'wget', '-q', '-O-', `http://${on2.status?.ip ?? ''}:8080/`]);
+    assert.equal(body.trim(), on2.metadata.name, 'the task on node 2 kept running and is reachable from node 1');
+    const routes = (await c.exec('node2', ['ip', 'route', 'show', 'proto', '176'])).stdout;
+    assert.equal(routes.trim().split('\n').length, 2, routes);
+    const gw = (before.find((n) => n.metadata.name === 'node2')?.spec.podCIDR ?? '').replace(/0\/24$/, '1');
+    const r = await eventually('DNS answers on node 2 again', 20_000, async () => {
+      const x = await c.exec('node2', ['/bin/busybox', 'nslookup', '-type=a', 'tasks.web.default.svc', gw], 10_000);
+      return x.code === 0 ? x.stdout : undefined;
+    });
+    assert.equal(addressesOf(r).length, 3);
+  });
+
   it('answers NXDOMAIN for unknown cluster names', async () => {
     const c = cluster as Cluster;
     const r = await c.cli(['exec', client?.metadata.name ?? '', '--', '/bin/busybox', 'nslookup', 'nothere.default.svc'], { timeoutMs: 30_000 });
