@@ -26,6 +26,8 @@ interface MemberSpec {
   clientPort: number;
   peerPort: number;
   dataDir: string;
+  /** Shared by every member of one cluster: the cluster id derives from it. */
+  clusterToken: string;
 }
 
 /** Options for a single member. */
@@ -95,7 +97,7 @@ export class EtcdMember {
       '--listen-client-urls', this.clientUrl, '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', this.peerUrl, '--initial-advertise-peer-urls', this.peerUrl,
       '--initial-cluster', this.initialCluster, '--initial-cluster-state', 'new',
-      '--initial-cluster-token', `flotilla-test-${s.dataDir}`,
+      '--initial-cluster-token', s.clusterToken,
       '--heartbeat-interval', '10', '--election-timeout', '100',
       '--log-level', 'warn',
       // Flotilla's txns can be large (the conformance suite writes 500 objects in one).
@@ -175,8 +177,9 @@ export class EtcdMember {
 
 async function memberSpecs(n: number): Promise<MemberSpec[]> {
   const specs: MemberSpec[] = [];
+  const clusterToken = `flotilla-test-${process.pid}-${Math.random().toString(36).slice(2)}`;
   for (let i = 0; i < n; i++) {
-    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'flotilla-etcd-')) });
+    specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: mkdtempSync(join(tmpdir(), 'flotilla-etcd-')), clusterToken });
   }
   return specs;
 }
