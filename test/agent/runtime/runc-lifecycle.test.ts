@@ -3,6 +3,7 @@
  * SIGTERM handler, exec, and that remove() leaves nothing behind.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -102,7 +103,9 @@ describe('runc runtime lifecycle', { timeout: 120_000 }, () => {
 
   it('stop: a PID 1 without a SIGTERM handler is killed after the grace period', T, async () => {
     await w.runtime.prepare(w.spec('ignore', ['sleep', '60']));
-    await w.runtime.start('ignore');
+    const { pid } = await w.runtime.start('ignore');
+    // Until runc's init has exec'd the command, SIGTERM still finds runc's default handler.
+    for (let i = 0; i < 100 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 20));
     const t0 = Date.now();
     await w.runtime.stop('ignore', 400);
     const took = Date.now() - t0;
