@@ -26,7 +26,14 @@ export interface ServiceSyncInput {
   service: Service | undefined;
   /** The service's tasks (label/index `service`), history included. */
   tasks: readonly Task[];
+  /** Every node: global services make a unit per node. Replicated services may pass [] with `hasNode`. */
   nodes: readonly NodeObject[];
+  /**
+   * Whether a node exists (a cache lookup). When given, tasks on missing nodes are found with it
+   * instead of a set built from `nodes`: a sync of a replicated service then costs O(its tasks),
+   * not O(nodes).
+   */
+  hasNode?: (name: string) => boolean;
   nowMs: number;
   identity: TaskIdentitySource;
 }
@@ -46,11 +53,15 @@ interface Unit {
   mayKeep: boolean;
 }
 
-/** Decides the writes for one service; see the file comment. */
+/**
+ * Decides the writes for one service; see the file comment. O(tasks of the service) (plus
+ * O(nodes) for a global service): the active tasks are grouped by unit once, and each unit
+ * only looks at its own group (units are disjoint, and a unit's changes touch only its tasks).
+ */
 export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
   const plan = new TaskPlan(input.tasks);
   const now = input.nowMs;
-  orphanTasksOfMissingNodes(plan, input.nodes, now);
+  orphanTasksOfMissingNodes(plan, input.hasNode ?? nodeSet(input.nodes), now);
   const svc = input.service;
   for (const t of plan.tasks()) {
     if (!isDesiredRunning(t)) continue;
@@ -58,25 +69,50 @@ export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
     else if (isForeign(t, svc)) plan.change(withDesiredShutdown(t, now, 'service was re-created'), 'task of a deleted incarnation');
   }
   if (svc !== undefined) {
-    const units = svc.spec.mode === 'global' ? globalUnits(svc, input.nodes, plan.tasks()) : replicatedUnits(svc, plan.tasks());
-    const outdated: Array<{ unit: Unit; task: Task }> = [];
+    const outdated = outdatedCheck(svc);
+    const active = activeTasksOf(svc, plan.tasks());
+    const byUnit = groupByUnit(active);
+    const units = svc.spec.mode === 'global' ? globalUnits(svc, input.nodes, active) : replicatedUnits(svc, active);
+    const old: Array<{ unit: Unit; task: Task }> = [];
     for (const unit of units) {
-      const task = reconcileUnit(plan, svc, unit, input);
-      if (task !== undefined) outdated.push({ unit, task });
+      const task = reconcileUnit(plan, svc, unit, byUnit.get(unitKey(unit.slot, unit.node)) ?? [], input, outdated);
+      if (task !== undefined) old.push({ unit, task });
     }
-    replaceOutdated(plan, svc, outdated, input);
+    replaceOutdated(plan, svc, old, input, outdated);
     statusAction(plan, svc);
   }
   return { actions: plan.actions(), requeueAfterMs: plan.requeueAfterMs(now) };
 }
 
-/** Tasks held by a node that no longer exists can never report again: mark them orphaned. */
-function orphanTasksOfMissingNodes(plan: TaskPlan, nodes: readonly NodeObject[], now: number): void {
+function nodeSet(nodes: readonly NodeObject[]): (name: string) => boolean {
   const names = new Set(nodes.map((n) => n.metadata.name));
+  return (name) => names.has(name);
+}
+
+/** Tasks held by a node that no longer exists can never report again: mark them orphaned. */
+function orphanTasksOfMissingNodes(plan: TaskPlan, hasNode: (name: string) => boolean, now: number): void {
   for (const t of plan.tasks()) {
-    if (t.spec.node === '' || isTerminal(t) || names.has(t.spec.node)) continue;
+    if (t.spec.node === '' || isTerminal(t) || hasNode(t.spec.node)) continue;
     plan.change(withState(t, 'orphaned', now, `node ${t.spec.node} no longer exists`), 'node gone');
   }
+}
+
+/** The key of a unit: its slot (replicated), or its node (global, slot 0). */
+function unitKey(slot: number, node: string): string {
+  return slot === 0 ? `0/${node}` : String(slot);
+}
+
+/** Active tasks grouped by unit key, newest first within a unit. */
+function groupByUnit(active: readonly Task[]): Map<string, Task[]> {
+  const out = new Map<string, Task[]>();
+  for (const t of active) {
+    const k = unitKey(t.spec.slot, t.spec.node);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [t]);
+    else list.push(t);
+  }
+  for (const list of out.values()) if (list.length > 1) list.sort(newestFirst);
+  return out;
 }
 
 /** Tasks holding their unit; a task moving off its node (MOVING_ANNOTATION) no longer does, so it gets a replacement. */
@@ -90,10 +126,10 @@ function toleratesTaints(svc: Service, n: NodeObject, effects: ReadonlyArray<str
   return (n.spec.taints ?? []).every((taint) => !effects.includes(taint.effect) || tolerations.some((t) => tolerates(t, taint)));
 }
 
-function replicatedUnits(svc: Service, tasks: readonly Task[]): Unit[] {
+function replicatedUnits(svc: Service, active: readonly Task[]): Unit[] {
   const slots = new Set<number>();
   for (let s = 1; s <= svc.spec.replicas; s++) slots.add(s);
-  for (const t of activeTasksOf(svc, tasks)) slots.add(t.spec.slot);
+  for (const t of active) slots.add(t.spec.slot);
   return [...slots].sort((a, b) => a - b).map((slot) => {
     const inRange = slot >= 1 && slot <= svc.spec.replicas;
     return { slot, node: '', wanted: inRange, mayKeep: inRange };
@@ -116,7 +152,7 @@ export function nodeMatches(node: NodeObject, constraints: Constraint[] | undefi
   return constraints.every((c) => matchConstraint(c, facts));
 }
 
-function globalUnits(svc: Service, nodes: readonly NodeObject[], tasks: readonly Task[]): Unit[] {
+function globalUnits(svc: Service, nodes: readonly NodeObject[], active: readonly Task[]): Unit[] {
   const constraints = parseConstraints(svc.spec.placement?.constraints ?? []);
   const units = new Map<string, Unit>();
   for (const n of nodes) {
@@ -125,20 +161,15 @@ function globalUnits(svc: Service, nodes: readonly NodeObject[], tasks: readonly
     const mayKeep = matches && n.spec.availability !== 'drain' && toleratesTaints(svc, n, ['NoExecute']);
     units.set(n.metadata.name, { slot: 0, node: n.metadata.name, wanted, mayKeep });
   }
-  for (const t of activeTasksOf(svc, tasks)) {
+  for (const t of active) {
     if (!units.has(t.spec.node)) units.set(t.spec.node, { slot: 0, node: t.spec.node, wanted: false, mayKeep: false });
   }
   return [...units.values()].sort((a, b) => a.node.localeCompare(b.node));
 }
 
-function inUnit(t: Task, unit: Unit): boolean {
-  return unit.slot === 0 ? t.spec.slot === 0 && t.spec.node === unit.node : t.spec.slot === unit.slot;
-}
-
-/** Converges one unit; returns its task when that task is of an older generation. */
-function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceSyncInput): Task | undefined {
+/** Converges one unit from its active tasks (newest first); returns its task when that task is of an older generation. */
+function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, active: readonly Task[], input: ServiceSyncInput, outdated: (t: Task) => boolean): Task | undefined {
   const now = input.nowMs;
-  const active = activeTasksOf(svc, plan.tasks()).filter((t) => inUnit(t, unit)).sort(newestFirst);
   if (!unit.mayKeep) {
     const why = unit.slot > 0 ? `scaled down to ${svc.spec.replicas}` : `node ${unit.node} is not eligible`;
     for (const t of active) plan.change(withDesiredShutdown(t, now, why), why);
@@ -157,7 +188,7 @@ function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, input: ServiceS
     if (d.kind === 'replace') replace(plan, svc, unit, keep, input, d.restarts, `restart after ${keep.status?.state ?? 'end'}`);
     return undefined;
   }
-  return isOutdated(keep, svc) ? keep : undefined;
+  return outdated(keep) ? keep : undefined;
 }
 
 /**
@@ -170,8 +201,24 @@ export function isOutdated(t: Task, svc: Service): boolean {
   return !specEqual(runs(t.spec.template), runs(svc.spec));
 }
 
+/**
+ * isOutdated for one decision, remembered per task generation: every task made from one
+ * service generation carries that generation's spec, so one deep comparison per generation
+ * suffices (a scaled service otherwise compares the spec of every task on every sync).
+ */
+function outdatedCheck(svc: Service): (t: Task) => boolean {
+  const byGeneration = new Map<number, boolean>();
+  return (t) => {
+    if (t.spec.serviceGeneration === svc.metadata.generation) return false;
+    let v = byGeneration.get(t.spec.serviceGeneration);
+    if (v === undefined) byGeneration.set(t.spec.serviceGeneration, (v = isOutdated(t, svc)));
+    return v;
+  };
+}
+
 /** Of several tasks in one unit, the furthest along (running beats pending), then the newest. */
-function pickKeeper(newestFirstTasks: Task[]): Task | undefined {
+function pickKeeper(newestFirstTasks: readonly Task[]): Task | undefined {
+  if (newestFirstTasks.length <= 1) return newestFirstTasks[0];
   const live = newestFirstTasks.filter((t) => !isTerminal(t));
   const rank = (t: Task): number => TASK_STATES.indexOf(t.status?.state ?? 'new');
   return live.reduce<Task | undefined>((best, t) => (best === undefined || rank(t) > rank(best) ? t : best), undefined) ?? newestFirstTasks[0];
@@ -183,11 +230,11 @@ function replace(plan: TaskPlan, svc: Service, unit: Unit, old: Task, input: Ser
 }
 
 /** Replaces tasks of older generations, at most update.parallelism in flight (0: all at once). */
-function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: Unit; task: Task }>, input: ServiceSyncInput): void {
+function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: Unit; task: Task }>, input: ServiceSyncInput, isOld: (t: Task) => boolean): void {
   if (outdated.length === 0) return;
   const parallelism = svc.spec.update?.parallelism ?? 1;
   const inFlight = plan.tasks().filter((t) =>
-    isDesiredRunning(t) && !isTerminal(t) && !isForeign(t, svc) && !isOutdated(t, svc) && t.status?.state !== 'running').length;
+    isDesiredRunning(t) && !isTerminal(t) && !isForeign(t, svc) && !isOld(t) && t.status?.state !== 'running').length;
   let allowed = parallelism <= 0 ? outdated.length : Math.max(0, parallelism - inFlight);
   for (const { unit, task } of outdated) {
     if (allowed <= 0) break;

@@ -14,6 +14,7 @@ import { BY_NODE, BY_SERVICE, serviceIndexValue, type ClusterInformers } from '.
 import { computeServiceActions } from './compute.js';
 import { computeReap } from './reaper.js';
 import type { TaskIdentitySource } from './tasks.js';
+import { nodeFactsChanged, reaperCaresAboutTaskUpdate, serviceCaresAboutTaskUpdate } from './triggers.js';
 
 /** What the service loops need. */
 export interface ServiceControllerDeps {
@@ -58,10 +59,24 @@ async function act(deps: ServiceControllerDeps, exp: Expectations, name: string,
   exp.record(key, await applyActions(deps.store, actions));
 }
 
-/** Enqueues services affected by a node change: every global service, and those with tasks on it. */
-function onNodeChange(c: Controller, inf: ClusterInformers, n: NodeObject): void {
+/** Enqueues every global service (they make a unit per eligible node). */
+function enqueueGlobal(c: Controller, inf: ClusterInformers): void {
   for (const s of inf.services.list()) if (s.spec.mode === 'global') c.enqueue(keyString(keyOf(s)));
-  for (const t of inf.tasks.byIndex(BY_NODE, n.metadata.name)) c.enqueue(serviceKeyOfTask(t));
+}
+
+/**
+ * Node events (triggers.ts): global services follow nodes that come, go, or change labels,
+ * spec or state; a deleted node's tasks are orphaned by their services. A heartbeat wakes nobody.
+ */
+function hookNodes(c: Controller, inf: ClusterInformers): void {
+  c.onStop(inf.nodes.addHandler({
+    onAdd: () => enqueueGlobal(c, inf),
+    onUpdate: (old, n) => { if (nodeFactsChanged(old, n)) enqueueGlobal(c, inf); },
+    onDelete: (n: NodeObject) => {
+      enqueueGlobal(c, inf);
+      for (const t of inf.tasks.byIndex(BY_NODE, n.metadata.name)) c.enqueue(serviceKeyOfTask(t));
+    },
+  }));
 }
 
 /** The loop that keeps each service's tasks as its spec says (compute.ts). */
@@ -72,12 +87,15 @@ export function createServiceController(deps: ServiceControllerDeps): Controller
   const sync = async (key: string): Promise<SyncResult> => {
     if (!(await exp.wait(key, deps.expectationTimeoutMs ?? 5_000))) deps.log(`service: ${key}: cache did not catch up with the last writes; deciding anyway`);
     const { namespace, name } = parseServiceKey(key);
+    const service = inf.services.get(key);
     const plan = computeServiceActions({
       namespace,
       name,
-      service: inf.services.get(key),
+      service,
       tasks: inf.tasks.byIndex(BY_SERVICE, serviceIndexValue(namespace, name)),
-      nodes: inf.nodes.list(),
+      // Only global services look at every node; the rest only ask whether a task's node exists.
+      nodes: service?.spec.mode === 'global' ? inf.nodes.list() : [],
+      hasNode: (n) => inf.nodes.get(`Node//${n}`) !== undefined,
       nowMs: deps.clock.now(),
       identity,
     });
@@ -87,10 +105,14 @@ export function createServiceController(deps: ServiceControllerDeps): Controller
   const c = new Controller({ name: 'service', sync, workers: deps.workers ?? 2, clock: deps.clock, log: deps.log });
   const enqueueService = (s: Service): void => c.enqueue(keyString(keyOf(s)));
   const enqueueTask = (t: Task): void => c.enqueue(serviceKeyOfTask(t));
+  const nodeExists = (name: string): boolean => inf.nodes.get(`Node//${name}`) !== undefined;
   c.onStop(inf.services.addHandler({ onAdd: enqueueService, onUpdate: (_o, s) => enqueueService(s), onDelete: enqueueService }));
-  c.onStop(inf.tasks.addHandler({ onAdd: enqueueTask, onUpdate: (_o, t) => enqueueTask(t), onDelete: enqueueTask }));
-  const nodeChanged = (n: NodeObject): void => onNodeChange(c, inf, n);
-  c.onStop(inf.nodes.addHandler({ onAdd: nodeChanged, onUpdate: (_o, n) => nodeChanged(n), onDelete: nodeChanged }));
+  c.onStop(inf.tasks.addHandler({
+    onAdd: enqueueTask,
+    onUpdate: (old, t) => { if (serviceCaresAboutTaskUpdate(old, t, nodeExists)) enqueueTask(t); },
+    onDelete: enqueueTask,
+  }));
+  hookNodes(c, inf);
   return c;
 }
 
@@ -107,6 +129,6 @@ export function createTaskReaper(deps: ServiceControllerDeps): Controller {
   const c = new Controller({ name: 'reaper', sync, workers: 1, clock: deps.clock, log: deps.log });
   const enqueueTask = (t: Task): void => c.enqueue(serviceKeyOfTask(t));
   c.onStop(inf.services.addHandler({ onDelete: (s) => c.enqueue(keyString(keyOf(s))) }));
-  c.onStop(inf.tasks.addHandler({ onAdd: enqueueTask, onUpdate: (_o, t) => enqueueTask(t) }));
+  c.onStop(inf.tasks.addHandler({ onAdd: enqueueTask, onUpdate: (old, t) => { if (reaperCaresAboutTaskUpdate(old, t)) enqueueTask(t); } }));
   return c;
 }
