@@ -44,6 +44,8 @@ describe('incremental Scheduler', () => {
           // Tasks are immutable once placed: only a state change of the same placement is realistic.
           const old = tasks.get(t.metadata.name);
           if (old !== undefined && old.status?.state !== 'pending' && old.spec.node !== t.spec.node) continue;
+          // A placed task never goes back to pending (observeTask ignores late pending events on purpose).
+          if (old !== undefined && old.status?.state !== 'pending' && e.state === 'pending') continue;
           tasks.set(t.metadata.name, t);
           s.observeTask(t);
         } else {
