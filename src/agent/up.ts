@@ -40,7 +40,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({
       server: server.url, token, dataDir: path.join(opts.dataDir, 'agent'),
-      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge,
+      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true,
       log: (l) => { if (!/ready/.test(l)) log(l); },
     }));
     log(`flotilla up ready at ${server.url}: node ${agent.nodeName}, admin config ${server.adminConfigPath}`);

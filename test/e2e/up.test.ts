@@ -41,6 +41,7 @@ describe('flotilla up: real containers from a real registry', { timeout: 300_000
   it('runs 3 isolated replicas with their memory limit, reachable on the task network', async () => {
     const file = await manifestFile(cluster.dataDir, 'web.yaml', service('web', image, `  replicas: 3
   command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+  ports: [{port: 80, targetPort: 8080}]
   resources:
     limits: {memory: 64Mi, cpu: 500m}`));
     const r = await cluster.cli(['apply', '-f', file]);
@@ -64,13 +65,18 @@ describe('flotilla up: real containers from a real registry', { timeout: 300_000
     const ip = tasks[0]?.status?.ip as string;
     const body = await eventually('httpd answers', 10_000, async () => (await fetch(`http://${ip}:8080/index.html`)).text());
     assert.equal(body, 'hello from flotilla\n');
+    const svc = JSON.parse((await cluster.cli(['get', 'service', 'web', '-o', 'json'])).stdout) as { status?: { vip?: string } };
+    const vip = svc.status?.vip;
+    assert.match(vip ?? '', /^10\.96\./, 'the service has a virtual IP');
+    const viaVip = await eventually('the VIP answers', 15_000, async () => (await fetch(`http://${vip}:80/index.html`, { signal: AbortSignal.timeout(2_000) })).text());
+    assert.equal(viaVip, 'hello from flotilla\n');
   });
 
   it('replaces a container whose process was killed with kill -9', async () => {
     const before = running(await cluster.tasks('web'));
     const victim = before[0] as TaskJson;
     process.kill(victim.status?.pid as number, 'SIGKILL');
-    await eventually('the killed task reported failed and a replacement running', 30_000, async () => {
+    await eventually('the killed task reported failed and a replacement running', 60_000, async () => {
       const ts = await cluster.tasks('web');
       const dead = ts.find((t) => t.metadata.name === victim.metadata.name);
       const live = running(ts);

@@ -12,6 +12,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { removeLoadBalancer } from '../../src/agent/lb/index.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -189,6 +190,7 @@ export class UpCluster {
       if (rec.netns !== undefined) await run('ip', ['netns', 'delete', rec.netns]).catch(() => undefined);
     }
     await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+    await removeLoadBalancer({}).catch(() => undefined); // the service VIP table and route `up` wrote here
     writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     await rm(this.dataDir, { recursive: true, force: true });
   }
