@@ -7,7 +7,7 @@
  *   node --import tsx bench/scale.ts [--nodes 1000] [--tasks 10000] [--services 10]
  *        [--replicas-per-service 100] [--limit-seconds 300] [--start-delay-ms 20]
  *        [--heartbeat-ms max(2000, nodes)] [--grace-ms 3 x heartbeat]
- *        [--sync normal|full] [--prof]   (--prof: CPU profile of the server, top functions printed)
+ *        [--sync normal|full] [--prof]   (--prof: CPU profiles of the server and the hollow agent, top functions printed)
  *
  * Bounded: after --limit-seconds (from the start) it stops with the figures it has. Loopback
  * only; both processes are killed and the temp dir removed at the end, also on failure.
@@ -144,17 +144,19 @@ async function main(): Promise<void> {
   const line = (l: string): void => { console.log(l); figures.push(l); };
   try {
     line(`scale: ${NODES} hollow nodes, ${TASKS} tasks in ${SERVICES} services; heartbeat ${HEARTBEAT_MS} ms, grace ${GRACE_MS} ms, sqlite synchronous=${SYNC}, limit ${secs(LIMIT_MS)} s`);
+    line(`load average at start: ${loadavg()} (${os.cpus().length} cores, shared)`);
     const runTs = path.join(ROOT, 'src/server/run.ts');
     const serverOpts = { dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0', store: 'sqlite', sqliteSynchronous: SYNC, nodeGracePeriodMs: GRACE_MS, clusterCidr: '10.0.0.0/8' };
     const script = `import(${JSON.stringify(runTs)}).then(async (m) => { const s = await m.runServer(${JSON.stringify(serverOpts)}); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })`;
     const profArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`] : [];
+    const hollowProfArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof-hollow')}`] : [];
     server = await startChild([...profArgs, '--max-old-space-size=8192', '--import', 'tsx', '-e', script], /ready/, 60_000, 'server');
     admin = new ApiClient(loadClientConfig(path.join(dir, 'server', 'admin.json')), { timeoutMs: 120_000 });
     const { token } = await admin.createJoinToken('worker', 3600);
 
     const tHollow = Date.now();
     hollow = await startChild([
-      '--max-old-space-size=8192', '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'agent', '--server', admin.config.server, '--token', token,
+      ...hollowProfArgs, '--max-old-space-size=8192', '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'agent', '--server', admin.config.server, '--token', token,
       '--simulate', String(NODES), '--name', 'hollow', '--data-dir', path.join(dir, 'hollow'),
       '--heartbeat-ms', String(HEARTBEAT_MS), '--start-delay-ms', String(values['start-delay-ms']),
     ], /hollow nodes ready/, Math.max(1000, left()), 'hollow agent');
@@ -198,7 +200,8 @@ async function main(): Promise<void> {
     if (allPlacedMs !== undefined) line(`all placed (assigned or later): ${secs(allPlacedMs)} s from apply = ${(TASKS / (allPlacedMs / 1000)).toFixed(0)} placements/s`);
     line(`end to end: ${(running / (elapsed / 1000)).toFixed(0)} tasks running/s (apply -> running, through scheduler, API, agent status writes)`);
     line(`nodes not ready at the end: ${downNodes}/${NODES}`);
-    line(`cpu during the run: server ${cpu.server.toFixed(1)} s, hollow agent ${cpu.hollow.toFixed(1)} s (of ${secs(elapsed)} s wall, 2 cores shared)`);
+    line(`cpu during the run: server ${cpu.server.toFixed(1)} s (${((cpu.server / (elapsed / 1000)) * 100).toFixed(0)}% of a core), hollow agent ${cpu.hollow.toFixed(1)} s (${((cpu.hollow / (elapsed / 1000)) * 100).toFixed(0)}%) (of ${secs(elapsed)} s wall, ${os.cpus().length} cores shared)`);
+    line(`load average at the end: ${loadavg()}`);
     line(`server memory: ${fmtMem(server.pid)}; hollow agent memory: ${fmtMem(hollow.pid)}`);
     line(`placements/s: ${(running / (elapsed / 1000)).toFixed(0)}`);
   } finally {
@@ -206,7 +209,10 @@ async function main(): Promise<void> {
     await admin?.close().catch(() => undefined);
     await stopChild(hollow, 10_000);
     await stopChild(server, 30_000);
-    if (values.prof) printProfile(path.join(dir, 'prof'));
+    if (values.prof) {
+      printProfile(path.join(dir, 'prof'), 'server');
+      printProfile(path.join(dir, 'prof-hollow'), 'hollow agent');
+    }
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -219,8 +225,13 @@ function fmtMem(pid: number | undefined): string {
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
-/** Prints the 25 functions with the most self time in the server's CPU profile. */
-function printProfile(profDir: string): void {
+/** The 1, 5 and 15 minute load averages (the machine is shared: say how busy it was). */
+function loadavg(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(', ');
+}
+
+/** Prints the 25 functions with the most self time in each CPU profile of a process (loader threads, nearly all idle, are skipped). */
+function printProfile(profDir: string, who: string): void {
   let files: string[];
   try {
     files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
@@ -242,7 +253,9 @@ function printProfile(profDir: string): void {
       const key = `${n.callFrame.functionName || '(anonymous)'} ${url}:${n.callFrame.lineNumber + 1}`;
       self.set(key, (self.get(key) ?? 0) + dt);
     });
-    console.log(`profile ${f}: ${(total / 1e6).toFixed(1)} s sampled; top self time:`);
+    const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
+    if (total === 0 || idle / total > 0.98) continue;
+    console.log(`profile of the ${who} (${f}): ${(total / 1e6).toFixed(1)} s sampled; top self time:`);
     for (const [k, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`  ${((us / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
   }
 }

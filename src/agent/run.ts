@@ -18,7 +18,7 @@ import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from '
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
 import type { TaskHook } from './tasks/hooks.js';
-import { TaskSupervisor, type NodeTaskView, type TaskImages } from './tasks/supervisor.js';
+import { TaskSupervisor, type NodeTaskView, type TaskImages, type TaskStatusWriter } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
 import { startNodeNetwork } from './network/node-network.js';
@@ -144,6 +144,8 @@ export interface RunNodeOptions {
   sharedTasks?: NodeTaskView;
   /** Parallel task syncs of this node (default 4). */
   workers?: number;
+  /** Where task status goes (default `client`); hollow nodes pass one that bounds the writes in flight of the whole process. */
+  statusWriter?: TaskStatusWriter;
   log: (line: string) => void;
 }
 
@@ -158,7 +160,7 @@ export async function runNode(o: RunNodeOptions): Promise<Disposable> {
     const node = await registerNode(nodeClient, o.identity, AGENT_VERSION);
     stack.add(startHeartbeatsAfter(o.heartbeatOffsetMs ?? 0, () => startHeartbeats(nodeClient, node, o.identity, AGENT_VERSION, o.heartbeatMs, o.log)));
     const supervisor = new TaskSupervisor({
-      nodeName: o.identity.name, store: o.client, status: o.client, runtime: o.runtime, hooks: o.hooks,
+      nodeName: o.identity.name, store: o.client, status: o.statusWriter ?? o.client, runtime: o.runtime, hooks: o.hooks,
       images: o.images, logDir: o.logDir, log: o.log,
       ...(o.sharedTasks !== undefined ? { sharedTasks: o.sharedTasks } : {}),
       ...(o.workers !== undefined ? { workers: o.workers } : {}),

@@ -18,6 +18,7 @@ export const PLURAL: Record<Kind, string> = {
   Grant: 'grants',
   Ingress: 'ingresses',
   JoinToken: 'jointokens',
+  Lease: 'leases',
 };
 
 const SHORT: Record<string, Kind> = { svc: 'Service', no: 'Node', ev: 'Event', netpol: 'NetworkPolicy', ing: 'Ingress', cm: 'Config' };

@@ -188,6 +188,23 @@ export interface NodeStatus {
 
 export type NodeObject = ApiObject<NodeSpec, NodeStatus> & { kind: 'Node' };
 
+/**
+ * A node's heartbeat (cluster-scoped, named after its Node): the agent renews it every few
+ * seconds with a small spec write that only the node lifecycle loop watches, instead of
+ * rewriting the whole Node status (which every Node watcher would receive). The loop keeps its
+ * own (server) time of the last change it saw, so the holder's clock does not matter.
+ */
+export interface LeaseSpec {
+  /** The node that renews it (the Lease's own name). */
+  holder: string;
+  /** RFC 3339 time of the last renewal, by the holder's clock (changes on every renewal). */
+  renewTime: string;
+  /** The holder's renewal interval in seconds (for people and tools; the server's grace period decides). */
+  durationSeconds?: number;
+}
+
+export type Lease = ApiObject<LeaseSpec> & { kind: 'Lease' };
+
 export interface SecretSpec {
   /** Base64 of the value as the user gives it; the server encrypts at rest. */
   data: Record<string, string>;

@@ -4,10 +4,10 @@
  */
 
 /** Kinds Flotilla knows. Cluster-scoped kinds live outside namespaces (namespace ""). */
-export const KINDS = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'JoinToken'] as const;
+export const KINDS = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'JoinToken', 'Lease'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Role', 'Grant', 'JoinToken']);
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Role', 'Grant', 'JoinToken', 'Lease']);
 
 export const DEFAULT_NAMESPACE = 'default';
 

@@ -2,7 +2,7 @@
  * The informers the controllers share (one cache per kind per process, like client-go's
  * shared informer factory), with the indexes they look things up by.
  */
-import type { NodeObject, Service, Task } from '../api/kinds.js';
+import type { Lease, NodeObject, Service, Task } from '../api/kinds.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './framework/clock.js';
 import { Informer } from './framework/informer.js';
@@ -15,11 +15,13 @@ export const BY_NODE = 'node';
 export const BY_PENDING = 'pending';
 export const PENDING = 'yes';
 
-/** The caches of Services, Tasks and Nodes. */
+/** The caches of Services, Tasks and Nodes (and node heartbeat Leases, when the node loop runs). */
 export interface ClusterInformers {
   services: Informer<Service>;
   tasks: Informer<Task>;
   nodes: Informer<NodeObject>;
+  /** Node heartbeats (kinds.ts LeaseSpec); only the node lifecycle loop reads them. Optional: tests may leave it out. */
+  leases?: Informer<Lease>;
 }
 
 /** `namespace/name` of a task's service: the value of the BY_SERVICE index. */
@@ -48,5 +50,6 @@ export function createClusterInformers(store: Store, clock: Clock, log: (msg: st
       },
     }),
     nodes: new Informer<NodeObject>({ store, kind: 'Node', clock, log }),
+    leases: new Informer<Lease>({ store, kind: 'Lease', clock, log }),
   };
 }

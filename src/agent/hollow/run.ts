@@ -7,8 +7,10 @@
  *   one join (certificate node:PREFIX.hollow) -> one ApiClient for tasks (one HTTPS pool),
  *                                                one for registration + heartbeats, renewal
  *   one SharedTaskInformer (one Task watch)   -> routes events to supervisor[node]
- *   N x runNode(PREFIX-i, label flotilla.dev/hollow=true, HollowRuntime, HollowTaskImages)
- *       registered `registerConcurrency` at a time; heartbeats staggered over the interval
+ *   one WriteLimit (task status writes in flight, all nodes together)
+ *   N x runNode(PREFIX-i, label flotilla.dev/hollow=true, HollowRuntime, HollowTaskImages,
+ *       1 supervisor worker) registered `registerConcurrency` at a time; heartbeats (Lease
+ *       renewals) staggered over the interval
  *
  *   stop(): nodes (supervisors, heartbeats) -> task watch -> renewal -> client
  */
@@ -24,6 +26,7 @@ import { runNode, startRenewal } from '../run.js';
 import { HollowTaskImages } from './hollow-images.js';
 import { HollowRuntime } from './hollow-runtime.js';
 import { SharedTaskInformer } from './shared-tasks.js';
+import { limitedStatusWriter, WriteLimit } from './write-limit.js';
 
 /** The label every hollow Node carries, so that nobody mistakes one for a machine. */
 export const HOLLOW_LABEL = 'flotilla.dev/hollow';
@@ -48,10 +51,12 @@ export interface RunHollowOptions {
   startDelayMs?: number;
   /** Nodes registering at once (default 32). */
   registerConcurrency?: number;
-  /** Parallel task syncs per node (default 2). */
+  /** Parallel task syncs per node (default 1: a hollow node's steps are instant). */
   workersPerNode?: number;
   /** Sockets of the shared HTTPS pool (default 64). */
   maxSockets?: number;
+  /** Task status writes in flight at once, all nodes together (default: the pool's sockets). */
+  maxWritesInFlight?: number;
   log?: (line: string) => void;
 }
 
@@ -92,6 +97,11 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
       client.setClientCertificate(next.certPem, next.keyPem);
       beats.setClientCertificate(next.certPem, next.keyPem);
     }, dataDir, log));
+    const sockets = opts.maxSockets ?? 64;
+    // Never more writes in flight than sockets: a request then never waits in the pool's queue,
+    // where it could time out and be retried behind itself (write-limit.ts).
+    const writes = new WriteLimit(Math.max(1, Math.min(opts.maxWritesInFlight ?? sockets, sockets)));
+    const statusWriter = limitedStatusWriter(client, writes);
     const tasks = stack.add(new SharedTaskInformer(client, log));
     await tasks.start();
     const nodes = stack.add(new DisposableStack());
@@ -108,7 +118,7 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
         identity: { name, labels: { ...opts.labels, [HOLLOW_LABEL]: 'true' }, capacity: { ...DEFAULT_CAPACITY, ...opts.capacity }, address: '127.0.0.1' },
         logDir: path.join(dataDir, 'logs', name),
         heartbeatMs, heartbeatOffsetMs: Math.floor(Math.random() * heartbeatMs),
-        workers: opts.workersPerNode ?? 2,
+        workers: opts.workersPerNode ?? 1, statusWriter,
         log: (l) => log(`${name}: ${l}`),
       })));
       if ((i + 1) % 1000 === 0) log(`${i + 1}/${opts.count} hollow nodes registered (${((Date.now() - started) / 1000).toFixed(1)} s)`);

@@ -1,12 +1,24 @@
 /**
  * The node's own record: the agent creates its Node object (labels, capacity, role) when it
- * joins and then proves it is alive by writing `status.heartbeat` every few seconds. The node
- * controller marks a node down when heartbeats stop; labels and availability set by users
- * (`flotilla node label|drain`) are never overwritten by the agent after the first creation.
+ * joins and then proves it is alive with heartbeats. The node controller marks a node down when
+ * heartbeats stop; labels and availability set by users (`flotilla node label|drain`) are never
+ * overwritten by the agent after the first creation.
+ *
+ * A heartbeat is a renewal of the node's Lease (kinds.ts LeaseSpec: a small spec write that
+ * only the node lifecycle loop watches); every `nodeStatusEveryMs` (default 6 beats: 12 s for
+ * the real agent's 2 s) the beat is a full Node status write instead: `status.heartbeat` (and
+ * capacity, state ready) stays fresh to that granularity for people, at a sixth of the Node writes. Without leases (an API without the
+ * Lease kind, or a NodeApi without updateSpec) every beat is a Node status write, as before.
+ *
+ *   every intervalMs:  status due? ──yes──> PUT nodes/NAME/status {state ready, heartbeat now}
+ *                          │no                 (NotFound: the Node was deleted -> register again)
+ *                          v
+ *                      PUT leases/NAME {holder, renewTime now}   (NotFound -> create it;
+ *                                                                 no Lease kind -> status beats)
  */
 import os from 'node:os';
-import { ConflictError, NotFoundError } from '../../api/errors.js';
-import type { NodeObject, NodeResources, NodeStatus } from '../../api/kinds.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../../api/errors.js';
+import type { Lease, NodeObject, NodeResources, NodeStatus } from '../../api/kinds.js';
 import type { ApiObject } from '../../api/object.js';
 import { disposable, type Disposable } from '../../lifecycle.js';
 
@@ -15,6 +27,17 @@ export interface NodeApi {
   get(key: { kind: 'Node'; namespace: string; name: string }): Promise<ApiObject | undefined>;
   create(obj: ApiObject): Promise<ApiObject>;
   updateStatus(obj: ApiObject): Promise<ApiObject>;
+  /** Spec writes (the Lease renewal, unconditional with revision 0); without it every beat is a status write. */
+  updateSpec?(obj: ApiObject): Promise<ApiObject>;
+}
+
+/** A full Node status write every this many beats by default (the others renew the Lease). */
+export const NODE_STATUS_EVERY_BEATS = 6;
+
+/** Knobs of startHeartbeats beside the interval. */
+export interface HeartbeatOptions {
+  /** How often a beat is a full Node status write rather than a Lease renewal (default 6 beats). */
+  nodeStatusEveryMs?: number;
 }
 
 /** How this node describes itself. */
@@ -75,24 +98,73 @@ async function heartbeat(api: NodeApi, node: NodeObject, id: NodeIdentity, agent
   }
 }
 
-/** Heartbeats every `intervalMs` until stopped; a failed beat is logged and retried next time. */
-export function startHeartbeats(api: NodeApi, first: NodeObject, id: NodeIdentity, agentVersion: string, intervalMs: number, log: (m: string) => void): Disposable {
+/** The Lease a beat writes: unconditional (revision 0), renewTime now. */
+export function leaseOf(name: string, intervalMs: number, now = new Date()): Lease {
+  return {
+    kind: 'Lease',
+    metadata: { name, namespace: '', uid: '', labels: {}, revision: 0, generation: 0, creationTimestamp: '' },
+    spec: { holder: name, renewTime: now.toISOString(), durationSeconds: Math.max(1, Math.ceil(intervalMs / 1000)) },
+  };
+}
+
+/** Renews the Lease, creating it when missing; false when the API has no Lease kind. */
+async function renewLease(api: NodeApi, update: (o: ApiObject) => Promise<ApiObject>, lease: Lease): Promise<boolean> {
+  try {
+    await update(lease);
+    return true;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  try {
+    await api.create(lease);
+    return true;
+  } catch (err) {
+    if (err instanceof AlreadyExistsError || err instanceof ConflictError) return true; // created meanwhile: the next beat renews it
+    if (err instanceof NotFoundError) return false; // no such kind on this server
+    throw err;
+  }
+}
+
+/**
+ * Heartbeats every `intervalMs` until stopped (see the file comment); a failed beat is logged
+ * and retried next time.
+ */
+export function startHeartbeats(api: NodeApi, first: NodeObject, id: NodeIdentity, agentVersion: string, intervalMs: number, log: (m: string) => void, opts: HeartbeatOptions = {}): Disposable {
   let node = first;
   let inFlight: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    inFlight = (async () => {
-      try {
-        node = await heartbeat(api, node, id, agentVersion);
-      } catch (err) {
-        if (err instanceof NotFoundError) {
-          node = await registerNode(api, id, agentVersion).catch(() => node);
-          return;
-        }
-        log(`heartbeat failed: ${(err as Error).message}`);
-        const again = (await api.get({ kind: 'Node', namespace: '', name: id.name }).catch(() => undefined)) as NodeObject | undefined;
-        if (again !== undefined) node = again;
+  const statusEveryMs = opts.nodeStatusEveryMs ?? NODE_STATUS_EVERY_BEATS * intervalMs;
+  let leases = api.updateSpec !== undefined;
+  let lastStatusMs = Date.now(); // registerNode just wrote it
+  const beatStatus = async (): Promise<void> => {
+    try {
+      node = await heartbeat(api, node, id, agentVersion);
+      lastStatusMs = Date.now();
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        node = await registerNode(api, id, agentVersion).catch(() => node);
+        return;
       }
-    })();
+      log(`heartbeat failed: ${(err as Error).message}`);
+      const again = (await api.get({ kind: 'Node', namespace: '', name: id.name }).catch(() => undefined)) as NodeObject | undefined;
+      if (again !== undefined) node = again;
+    }
+  };
+  const beat = async (): Promise<void> => {
+    if (!leases || api.updateSpec === undefined || Date.now() - lastStatusMs >= statusEveryMs) return beatStatus();
+    try {
+      if (await renewLease(api, (o) => (api.updateSpec as (o: ApiObject) => Promise<ApiObject>).call(api, o), leaseOf(id.name, intervalMs))) return;
+      leases = false;
+      log('heartbeat: the server has no Lease kind; writing the Node status on every beat');
+      await beatStatus();
+    } catch (err) {
+      log(`heartbeat (lease) failed: ${(err as Error).message}`);
+    }
+  };
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return; // the last beat is still on its way: do not pile up behind a slow server
+    busy = true;
+    inFlight = beat().finally(() => { busy = false; });
   }, intervalMs);
   timer.unref();
   return disposable(async () => {

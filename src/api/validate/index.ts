@@ -15,6 +15,7 @@ import { eventSpecSchema } from './event.js';
 import { ingressSpecSchema } from './ingress.js';
 import { distance, expectedErrorMap, located, renderValue, toIssues, type Where } from './issues.js';
 import { completeMetadata, metadataSchema } from './metadata.js';
+import { leaseSpecSchema } from './lease.js';
 import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { statusSchemaOf } from './status.js';
@@ -24,6 +25,7 @@ export type { Where } from './issues.js';
 export { specEqual } from './equal.js';
 export { isImageReference, serviceSpecSchema } from './service.js';
 export { nodeSpecSchema, nodeStatusSchema } from './node.js';
+export { leaseSpecSchema } from './lease.js';
 export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
@@ -48,6 +50,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Grant: OPEN_SPEC,
   Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
+  Lease: leaseSpecSchema,
 };
 
 const envelope = z.object({

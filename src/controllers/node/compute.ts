@@ -4,6 +4,7 @@
  * them. Pure and synchronous; the clock comes in as `nowMs`. The loop is controller.ts.
  *
  *   heartbeat older than the grace period ─► node down; its tasks orphaned + desired shutdown
+ *   node down, a heartbeat seen since ──────► node ready again (its old tasks stay orphaned)
  *   node down ──────────────────────────────► tasks still on it orphaned (late arrivals)
  *   NoExecute taint not tolerated ─────────► replicated task desired shutdown (evicted)
  *   drain, or constraints no longer match ─► replicated task annotated MOVING (the service
@@ -29,8 +30,13 @@ export interface NodeLifecycleInput {
   node: NodeObject;
   /** Tasks whose spec.node is this node, history included. */
   tasks: readonly Task[];
-  /** When the server last saw the node's heartbeat change (ms); undefined: it never heartbeated. */
+  /** When the server last saw the node's heartbeat (Node status or Lease) change (ms); undefined: it never heartbeated. */
   lastHeartbeatMs: number | undefined;
+  /**
+   * When the server last saw a heartbeat *happen* (a change observed live, not the first sight
+   * of a node after a restart); a down node with one within the grace period is ready again.
+   */
+  heartbeatResumedMs?: number;
   nowMs: number;
   gracePeriodMs: number;
   moveTimeoutMs: number;
@@ -74,6 +80,11 @@ export function computeNodeActions(input: NodeLifecycleInput): NodeLifecyclePlan
   if (expired && node.status !== undefined) {
     const message = `no heartbeat since ${iso(last)} (grace period ${input.gracePeriodMs / 1000}s)`;
     actions.push({ type: 'update', object: { ...node, status: { ...node.status, state: 'down', message } }, expectedRevision: node.metadata.revision, reason: 'heartbeat expired' });
+  }
+  const resumed = input.heartbeatResumedMs;
+  if (state === 'down' && !expired && node.status !== undefined && resumed !== undefined && nowMs - resumed <= input.gracePeriodMs) {
+    const status = { ...node.status, state: 'ready' as const, message: `heartbeat resumed at ${iso(resumed)}` };
+    return { actions: [{ type: 'update', object: { ...node, status }, expectedRevision: node.metadata.revision, reason: 'heartbeat resumed' }] };
   }
   if (expired || state === 'down') {
     for (const t of live) actions.push(update(t, shutdownTask(t, nowMs, `node ${name} is down`, 'orphaned'), 'node down'));

@@ -1,11 +1,14 @@
 /**
- * The node lifecycle loop (STYLE.md 4): key `Node/<name>`. Heartbeats are tracked by the time
- * the server saw them change (its own clock, so agents' clock skew does not matter), and a
- * sweep every `sweepMs` enqueues nodes whose heartbeat is older than the grace period; other
- * node changes (labels, availability, taints, state) and task changes on troubled nodes enqueue
- * the node directly. sync runs compute.ts and applies its writes with expected revisions.
+ * The node lifecycle loop (STYLE.md 4): key `Node/<name>`. Heartbeats (a node's Lease renewals,
+ * and its Node `status.heartbeat`) are tracked by the time the server saw them change (its own
+ * clock, so agents' clock skew does not matter), and a sweep every `sweepMs` enqueues nodes
+ * whose heartbeat is older than the grace period; a heartbeat seen for a down node, other node
+ * changes (labels, availability, taints, state) and task changes on troubled nodes enqueue the
+ * node directly. sync runs compute.ts and applies its writes with expected revisions; for a
+ * deleted node, it deletes its Lease once that has expired too.
  */
-import { MOVING_ANNOTATION, TERMINAL_TASK_STATES, type NodeObject, type Task } from '../../api/kinds.js';
+import { keyOf } from '../../api/object.js';
+import { MOVING_ANNOTATION, TERMINAL_TASK_STATES, type Lease, type NodeObject, type Task } from '../../api/kinds.js';
 import type { Store } from '../../store/store.js';
 import { applyActions, Expectations } from '../framework/apply.js';
 import type { Clock, TimerHandle } from '../framework/clock.js';
@@ -37,30 +40,58 @@ function nodeFacts(n: NodeObject): string {
   return JSON.stringify([n.metadata.labels, n.spec, n.status?.state]);
 }
 
-/** Per node, the server time its heartbeat last changed. */
-class HeartbeatTracker {
-  private readonly seen = new Map<string, { beat: string | undefined; atMs: number }>();
+/** Where a heartbeat comes from: the Node's status.heartbeat, or its Lease's renewTime. */
+type BeatSource = 'node' | 'lease';
 
-  observe(n: NodeObject, nowMs: number): void {
-    const beat = n.status?.heartbeat;
-    const cur = this.seen.get(n.metadata.name);
-    if (cur === undefined || cur.beat !== beat) this.seen.set(n.metadata.name, { beat, atMs: nowMs });
+interface Beats {
+  node: string | undefined;
+  lease: string | undefined;
+  /** Server time either source last changed (or was first seen). */
+  atMs: number;
+  /** Server time a source was last seen *changing* (a beat that happened while we watched). */
+  liveMs: number | undefined;
+}
+
+/** Per node, the server time its heartbeat (either source) last changed. */
+export class HeartbeatTracker {
+  private readonly seen = new Map<string, Beats>();
+
+  /** Records a source's value; true when it changed from a value seen before (a live beat). */
+  observe(name: string, source: BeatSource, beat: string | undefined, nowMs: number): boolean {
+    const cur = this.seen.get(name);
+    if (cur === undefined) {
+      if (beat !== undefined) this.seen.set(name, { node: undefined, lease: undefined, [source]: beat, atMs: nowMs, liveMs: undefined });
+      return false;
+    }
+    const before = cur[source];
+    if (before === beat) return false;
+    cur[source] = beat;
+    if (beat === undefined) {
+      // The source went away (Node or Lease deleted): no beat; forget the node once both are gone.
+      if (cur.node === undefined && cur.lease === undefined) this.seen.delete(name);
+      return false;
+    }
+    cur.atMs = nowMs;
+    if (before === undefined) return false; // first sight (a list after a restart, a new Lease)
+    cur.liveMs = nowMs;
+    return true;
   }
 
-  forget(name: string): void {
-    this.seen.delete(name);
-  }
-
-  /** When the heartbeat was last seen to change; undefined for a node that never sent one. */
+  /** When a heartbeat was last seen to change; undefined for a node that never sent one. */
   lastMs(name: string): number | undefined {
     const s = this.seen.get(name);
-    return s === undefined || s.beat === undefined ? undefined : s.atMs;
+    return s === undefined || (s.node === undefined && s.lease === undefined) ? undefined : s.atMs;
+  }
+
+  /** When a heartbeat was last seen happening (see Beats.liveMs). */
+  liveMs(name: string): number | undefined {
+    return this.seen.get(name)?.liveMs;
   }
 
   /** Names of nodes whose heartbeat is older than `graceMs`. */
   expired(nowMs: number, graceMs: number): string[] {
     const out: string[] = [];
-    for (const [name, s] of this.seen) if (s.beat !== undefined && nowMs - s.atMs > graceMs) out.push(name);
+    for (const [name, s] of this.seen) if ((s.node !== undefined || s.lease !== undefined) && nowMs - s.atMs > graceMs) out.push(name);
     return out;
   }
 }
@@ -103,17 +134,18 @@ function slotLookup(inf: ClusterInformers): (ns: string, svc: string, slot: numb
 export function createNodeController(deps: NodeControllerDeps): Controller {
   const inf = deps.informers;
   const grace = deps.gracePeriodMs ?? DEFAULT_NODE_GRACE_MS;
-  const exp = new Expectations({ Task: inf.tasks, Node: inf.nodes });
+  const exp = new Expectations({ Task: inf.tasks, Node: inf.nodes, ...(inf.leases !== undefined ? { Lease: inf.leases } : {}) });
   const beats = new HeartbeatTracker();
   const sync = async (key: string): Promise<SyncResult> => {
     await exp.wait(key, 5_000);
     const name = nameOfKey(key);
     const node = inf.nodes.get(`Node//${name}`);
-    if (node === undefined) return {};
+    if (node === undefined) return dropLease(deps, exp, key, beats, grace);
     const plan = computeNodeActions({
       node,
       tasks: inf.tasks.byIndex(BY_NODE, name),
       lastHeartbeatMs: beats.lastMs(name),
+      heartbeatResumedMs: beats.liveMs(name),
       nowMs: deps.clock.now(),
       gracePeriodMs: grace,
       moveTimeoutMs: deps.moveTimeoutMs ?? DEFAULT_MOVE_TIMEOUT_MS,
@@ -136,19 +168,43 @@ export function createNodeController(deps: NodeControllerDeps): Controller {
   return c;
 }
 
+/** The Lease of a deleted node, once expired too (a live agent re-registers its Node: leave it then). */
+async function dropLease(deps: NodeControllerDeps, exp: Expectations, key: string, beats: HeartbeatTracker, graceMs: number): Promise<SyncResult> {
+  const name = nameOfKey(key);
+  const lease = deps.informers.leases?.get(`Lease//${name}`);
+  if (lease === undefined) return {};
+  const last = beats.lastMs(name);
+  const age = last === undefined ? Infinity : deps.clock.now() - last;
+  if (age <= graceMs) return { requeueAfterMs: graceMs - age + 1 };
+  deps.log(`node: ${name}: deleting the Lease of a deleted node`);
+  exp.record(key, await applyActions(deps.store, [{ type: 'delete', key: keyOf(lease), expectedRevision: lease.metadata.revision, reason: 'node deleted' }]));
+  return {};
+}
+
 /** Informer handlers: record heartbeats, enqueue nodes whose facts or troubled tasks changed. */
 function hookInformers(c: Controller, inf: ClusterInformers, beats: HeartbeatTracker, clock: Clock): void {
+  // A beat seen for a down node: look again (compute.ts makes it ready).
+  const beat = (name: string, source: BeatSource, value: string | undefined): void => {
+    if (beats.observe(name, source, value, clock.now()) && inf.nodes.get(`Node//${name}`)?.status?.state === 'down') c.enqueue(nodeKey(name));
+  };
   c.onStop(inf.nodes.addHandler({
     onAdd: (n) => {
-      beats.observe(n, clock.now());
+      beat(n.metadata.name, 'node', n.status?.heartbeat);
       c.enqueue(nodeKey(n.metadata.name));
     },
     onUpdate: (old, n) => {
-      beats.observe(n, clock.now());
+      beat(n.metadata.name, 'node', n.status?.heartbeat);
       if (nodeFacts(old) !== nodeFacts(n)) c.enqueue(nodeKey(n.metadata.name));
     },
-    onDelete: (n) => beats.forget(n.metadata.name),
+    onDelete: (n) => {
+      beats.observe(n.metadata.name, 'node', undefined, clock.now());
+      c.enqueue(nodeKey(n.metadata.name));
+    },
   }));
+  if (inf.leases !== undefined) {
+    const leased = (l: Lease): void => beat(l.metadata.name, 'lease', l.spec.renewTime);
+    c.onStop(inf.leases.addHandler({ onAdd: leased, onUpdate: (_o, l) => leased(l), onDelete: (l) => beats.observe(l.metadata.name, 'lease', undefined, clock.now()) }));
+  }
   const moving = new MovingIndex();
   const taskChanged = (old: Task | undefined, t: Task): void => {
     if (old !== undefined) moving.change(old, -1);

@@ -44,7 +44,7 @@ const READ_VERBS: ReadonlySet<Verb> = new Set<Verb>(['get', 'list', 'watch']);
 /**
  * The built-in policy until RBAC lands: admin may do anything; a node may read everything
  * (TODO(rbac): only the secrets of its own tasks), write the status of Tasks and Nodes, create
- * and update its own Node object, and create Events. Everyone else: nothing.
+ * and update its own Node object and its own heartbeat Lease, and create Events. Everyone else: nothing.
  */
 export class BuiltinAuthorizer implements Authorizer {
   authorize(id: Identity, a: Access): void {
@@ -60,6 +60,8 @@ function nodeMay(node: string, a: Access): boolean {
   if (a.subresource === 'status') return a.verb === 'update' && (a.kind === 'Task' || a.kind === 'Node');
   if (a.kind === 'Node' && a.name === node) return a.verb === 'create' || a.verb === 'update';
   if (a.kind === 'Node' && a.verb === 'create' && a.name !== undefined && isHollowNodeOf(node, a.name)) return true;
+  // Its heartbeat Lease (named after the Node): its own, or a hollow credential's nodes'.
+  if (a.kind === 'Lease' && a.subresource === undefined && (a.verb === 'create' || a.verb === 'update')) return a.name === node || (a.name !== undefined && isHollowNodeOf(node, a.name));
   return a.kind === 'Event' && a.verb === 'create';
 }
 
