@@ -166,3 +166,40 @@ void describe('etcd store: restarts, outages, failover', { timeout: 120_000 }, (
     }
   });
 });
+
+void describe('etcd store: shared watch streams', { timeout: 60_000 }, () => {
+  void it('watches of one scope share an etcd watcher only when that loses nothing; each gets its own objects', async () => {
+    const member = await startEtcd();
+    const s = storeOn([member.clientUrl]);
+    try {
+      const r0 = await s.revision();
+      const mutator = await s.watch({ kind: 'Config', fromRevision: r0 }, {
+        onEvent: (ev) => {
+          (ev.object.spec as { v?: string }).v = 'mutated by a handler';
+        },
+      });
+      const a = await WatchCollector.start(s, { kind: 'Config', fromRevision: r0 });
+      for (let i = 0; i < 3; i++) await s.create(makeObject('Config', 'default', padName('c', i), {}, { v: 'stored' }));
+      await a.waitForEvents(3);
+      const late = await WatchCollector.start(s, { kind: 'Config', fromRevision: r0 }); // needs history: its own watcher
+      const now = await WatchCollector.start(s, { kind: 'Config', fromRevision: r0 + 3 }); // can share
+      const ns = await WatchCollector.start(s, { namespace: 'other', fromRevision: r0 + 3 });
+      await a.stop();
+      await s.create(makeObject('Config', 'other', 'x', {}, { v: 'stored' }));
+      await late.waitForEvents(4);
+      await now.waitForEvents(1);
+      await ns.waitForEvents(1);
+      await delay(100);
+      assert.deepEqual(late.events.map((e) => e.revision), [r0 + 1, r0 + 2, r0 + 3, r0 + 4]);
+      assert.deepEqual(now.events.map((e) => e.revision), [r0 + 4]);
+      assert.deepEqual(ns.events.map((e) => e.object.metadata.name), ['x']);
+      assert.equal(a.events.length, 3, 'a stopped watch gets nothing more');
+      for (const e of [...late.events, ...now.events, ...ns.events]) assert.deepEqual(e.object.spec, { v: 'stored' });
+      for (const w of [late, now, ns]) await w.stop();
+      await mutator.stop();
+    } finally {
+      await s.close();
+      await member.stop();
+    }
+  });
+});

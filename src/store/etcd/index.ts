@@ -11,7 +11,7 @@ import type { IRangeResponse } from 'etcd3';
 import { createEtcdClient, EtcdCaller, type EtcdConnectionOptions, type EtcdTlsOptions } from './client.js';
 import { decodeKv, KeyLayout, prefixEnd } from './keys.js';
 import { PlannedTxn } from './txn.js';
-import { EtcdWatch } from './watch.js';
+import { WatchHub } from './watch.js';
 
 export type { EtcdTlsOptions };
 
@@ -34,16 +34,15 @@ export function openEtcdStore(opts: EtcdStoreOptions): EtcdStore {
 export class EtcdStore implements Store {
   private readonly caller: EtcdCaller;
   private readonly keys: KeyLayout;
-  private readonly watches = new Set<EtcdWatch>();
+  private readonly hub: WatchHub;
   private readonly pageSize: number;
-  private readonly connectTimeoutMs: number;
   private closing: Promise<void> | undefined;
 
   constructor(opts: EtcdStoreOptions) {
     this.caller = new EtcdCaller(createEtcdClient(opts), opts);
     this.keys = new KeyLayout(opts.prefix ?? DEFAULT_PREFIX);
     this.pageSize = opts.listPageSize ?? 1000;
-    this.connectTimeoutMs = opts.timeoutMs ?? 5_000;
+    this.hub = new WatchHub({ caller: this.caller, keys: this.keys, connectTimeoutMs: opts.timeoutMs ?? 5_000 });
   }
 
   async create(obj: ApiObject): Promise<ApiObject> {
@@ -97,14 +96,11 @@ export class EtcdStore implements Store {
     return planned.results(res);
   }
 
-  /** Watch from `fromRevision` (exclusive), or from the current revision when omitted. */
+  /** Watch from `fromRevision` (exclusive), or from the current revision when omitted; see watch.ts. */
   async watch(opts: WatchOptions, handlers: WatchHandlers): Promise<Watch> {
     if (this.closing !== undefined) throw new UnavailableError('etcd store closed');
     const from = opts.fromRevision ?? (await this.revision());
-    const ctx = { caller: this.caller, keys: this.keys, connectTimeoutMs: this.connectTimeoutMs };
-    const w = await EtcdWatch.start(ctx, opts, handlers, from, (done) => this.watches.delete(done));
-    this.watches.add(w);
-    return w;
+    return this.hub.watch(opts, handlers, from);
   }
 
   async revision(): Promise<number> {
@@ -126,7 +122,7 @@ export class EtcdStore implements Store {
   /** Ends every watch with UnavailableError (as the SQLite store does), then closes the client. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all([...this.watches].map((w) => w.abort(new UnavailableError('etcd store closed'))));
+      await this.hub.close(new UnavailableError('etcd store closed'));
       this.caller.close();
       this.caller.client.close();
     })();

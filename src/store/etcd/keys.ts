@@ -2,7 +2,7 @@
  * Key layout of the etcd store: `PREFIX/objects/<Kind>/<namespace>/<name>`, value = object JSON.
  * Kept in one place so listing, watching and transactions agree on where an object lives.
  */
-import type { ApiObject, Kind, ObjectKey } from '../../api/object.js';
+import { isKind, type ApiObject, type Kind, type ObjectKey } from '../../api/object.js';
 import type { IKeyValue } from 'etcd3';
 
 /** Builds and parses the etcd keys of one store (one prefix). */
@@ -58,4 +58,14 @@ export function decodeObject(value: Buffer, revision: number): ApiObject {
 /** Decodes a key-value from etcd with its mod_revision as the object's revision. */
 export function decodeKv(kv: IKeyValue): ApiObject {
   return decodeObject(kv.value, Number(kv.mod_revision));
+}
+
+/** Only when etcd could not give a deleted key's previous value: an object with just its identity. */
+export function stubFromKey(key: Buffer, keys: KeyLayout, revision: number): ApiObject {
+  const [kind = '', namespace = '', name = ''] = key.toString('utf8').slice(keys.objectsPrefix.length).split('/');
+  return {
+    kind: isKind(kind) ? kind : 'Event',
+    metadata: { name, namespace, uid: '', labels: {}, revision, generation: 0, creationTimestamp: '' },
+    spec: {},
+  };
 }
