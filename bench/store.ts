@@ -8,7 +8,8 @@
  *
  * Backends: `sqlite` (default durability: fdatasync of the WAL off the main thread, group commit),
  * `sqlite-commit` (SQLite's synchronous=FULL: the fsync inside COMMIT, still group commit),
- * `sqlite-normal` (no fsync at commit: survives kill -9, not power loss).
+ * `sqlite-normal` (no fsync at commit: survives kill -9, not power loss),
+ * `etcd` (one real etcd member on loopback, started by test/helpers/etcd.ts, default fsync).
  *
  * Add a backend by adding an entry to `backends` below: a function that opens a fresh, empty
  * store and returns it with a close() that stops and removes whatever it started.
@@ -19,8 +20,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { ApiObject } from '../src/api/object.js';
+import { openEtcdStore } from '../src/store/etcd/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/store.js';
+import { startEtcd } from '../test/helpers/etcd.js';
 
 /** A fresh store for one round, and how to get rid of it. */
 export interface BenchStore {
@@ -33,7 +36,21 @@ export const backends: Record<string, () => Promise<BenchStore>> = {
   sqlite: () => sqliteBench('full', 'thread'),
   'sqlite-commit': () => sqliteBench('full', 'commit'),
   'sqlite-normal': () => sqliteBench('normal', 'thread'),
+  etcd: etcdBench,
 };
+
+/** A fresh single etcd member on loopback (test timings, default fsync) and a store on it. */
+async function etcdBench(): Promise<BenchStore> {
+  const member = await startEtcd();
+  const store = openEtcdStore({ endpoints: [member.clientUrl] });
+  return {
+    store,
+    async close() {
+      await store.close();
+      await member.stop();
+    },
+  };
+}
 
 function sqliteBench(sync: 'full' | 'normal', fsync: 'thread' | 'commit'): Promise<BenchStore> {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
