@@ -5,20 +5,29 @@
  * leaves an etcd behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const ETCD_BIN = process.env.FLOTILLA_ETCD_BIN ?? '/usr/bin/etcd';
+/** setpriv --pdeathsig makes the kernel SIGKILL etcd if this process dies without cleaning up. */
+const SETPRIV = '/usr/bin/setpriv';
 const READY_TIMEOUT_MS = 15_000;
 const STOP_GRACE_MS = 5_000;
 
 /** Every etcd child still running: killed synchronously when the test process exits. */
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
+function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
-});
+}
+process.once('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    killAll();
+    process.kill(process.pid, sig); // the handler ran once and is gone: die of the signal as usual
+  });
+}
 
 /** One etcd member's fixed identity: survives restart() (same ports, same data dir). */
 interface MemberSpec {
@@ -104,7 +113,8 @@ export class EtcdMember {
       '--max-txn-ops', '10000',
       ...(this.opts.extraArgs ?? []),
     ];
-    const child = spawn(ETCD_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', ETCD_BIN, ...args]] : [ETCD_BIN, args];
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const keep = (b: Buffer): void => {
       this.logTail.push(b.toString());
       if (this.logTail.length > 40) this.logTail.shift();
