@@ -12,7 +12,7 @@
  * Bounded: after --limit-seconds (from the start) it stops with the figures it has. Loopback
  * only; both processes are killed and the temp dir removed at the end, also on failure.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import type { NodeObject, Task } from '../src/api/kinds.js';
 import { ApiClient, loadClientConfig } from '../src/client/index.js';
 import type { Watch } from '../src/store/store.js';
+import { cpuSecondsOf, fmtMem, lagOf, loadavg, secs, startHollowChild, startServerChild, stopChild } from './children.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,71 +40,16 @@ const NODES = Number(values.nodes);
 const TASKS = Number(values.tasks);
 const SERVICES = Number(values.services ?? Math.max(1, Math.ceil(TASKS / Number(values['replicas-per-service']))));
 const LIMIT_MS = Number(values['limit-seconds']) * 1000;
-// Heartbeats are one API write each: keep them at most ~1,000/s (2 s up to 2,000 nodes, then
-// longer, as Kubernetes does with 10 s leases at scale); the grace period is 3 intervals.
+// Heartbeats (Lease renewals) are one API write each: keep them at most ~1,000/s (2 s up to
+// 2,000 nodes, then longer, as Kubernetes does with 10 s leases at scale); grace 3 intervals.
 const HEARTBEAT_MS = Number(values['heartbeat-ms'] ?? Math.max(2000, NODES));
 const GRACE_MS = Number(values['grace-ms'] ?? 3 * HEARTBEAT_MS);
 const SYNC = values.sync === 'full' ? 'full' : 'normal';
-const ROOT = path.resolve(import.meta.dirname, '..');
 const T_START = Date.now();
 let interrupted = false;
 const left = (): number => (interrupted ? 0 : LIMIT_MS - (Date.now() - T_START));
 // Ctrl-C: stop waiting, print the figures so far, clean up.
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { interrupted = true; });
-const secs = (ms: number): string => (ms / 1000).toFixed(1);
-
-/** Resident and peak memory of a process, from /proc (MiB). */
-function memoryOf(pid: number | undefined): { rssMiB: number; peakMiB: number } {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
-    return { rssMiB: Math.round(kb('VmRSS') / 1024), peakMiB: Math.round(kb('VmHWM') / 1024) };
-  } catch {
-    return { rssMiB: NaN, peakMiB: NaN };
-  }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSecondsOf(pid: number | undefined): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Spawns a child and resolves once a stdout line matches `ready` (rejects on exit or timeout). */
-function startChild(args: string[], ready: RegExp, timeoutMs: number, name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-4000);
-    if (process.env.BENCH_VERBOSE === '1') process.stderr.write(`[${name}] ${d.toString()}`);
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready within ${secs(timeoutMs)} s; stderr: ${err}`)), timeoutMs);
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    });
-    child.once('exit', (code, sig) => { clearTimeout(timer); reject(new Error(`${name} exited (${code ?? sig}); stderr: ${err}`)); });
-  });
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves once it has exited. */
-function stopChild(child: ChildProcess | undefined, graceMs: number): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    child.once('exit', () => { clearTimeout(kill); resolve(); });
-    child.kill('SIGTERM');
-  });
-}
 
 /** Task states by name, kept from one watch (as a dashboard would), and when each first ran. */
 class TaskCounter {
@@ -145,21 +91,16 @@ async function main(): Promise<void> {
   try {
     line(`scale: ${NODES} hollow nodes, ${TASKS} tasks in ${SERVICES} services; heartbeat ${HEARTBEAT_MS} ms, grace ${GRACE_MS} ms, sqlite synchronous=${SYNC}, limit ${secs(LIMIT_MS)} s`);
     line(`load average at start: ${loadavg()} (${os.cpus().length} cores, shared)`);
-    const runTs = path.join(ROOT, 'src/server/run.ts');
-    const serverOpts = { dataDir: path.join(dir, 'server'), listen: '127.0.0.1:0', store: 'sqlite', sqliteSynchronous: SYNC, nodeGracePeriodMs: GRACE_MS, clusterCidr: '10.0.0.0/8' };
-    const script = `import(${JSON.stringify(runTs)}).then(async (m) => { const s = await m.runServer(${JSON.stringify(serverOpts)}); process.on('SIGTERM', () => s.stop().then(() => process.exit(0))); })`;
-    const profArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof')}`] : [];
-    const hollowProfArgs = values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, 'prof-hollow')}`] : [];
-    server = await startChild([...profArgs, '--max-old-space-size=8192', '--import', 'tsx', '-e', script], /ready/, 60_000, 'server');
+    const profArgs = (sub: string): string[] => (values.prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(dir, sub)}`] : []);
+    server = await startServerChild({ dataDir: path.join(dir, 'server'), sqliteSynchronous: SYNC, nodeGracePeriodMs: GRACE_MS, clusterCidr: '10.0.0.0/8', nodeArgs: profArgs('prof') });
     admin = new ApiClient(loadClientConfig(path.join(dir, 'server', 'admin.json')), { timeoutMs: 120_000 });
     const { token } = await admin.createJoinToken('worker', 3600);
 
     const tHollow = Date.now();
-    hollow = await startChild([
-      ...hollowProfArgs, '--max-old-space-size=8192', '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), 'agent', '--server', admin.config.server, '--token', token,
-      '--simulate', String(NODES), '--name', 'hollow', '--data-dir', path.join(dir, 'hollow'),
-      '--heartbeat-ms', String(HEARTBEAT_MS), '--start-delay-ms', String(values['start-delay-ms']),
-    ], /hollow nodes ready/, Math.max(1000, left()), 'hollow agent');
+    hollow = await startHollowChild({
+      server: admin.config.server, token, count: NODES, prefix: 'hollow', dataDir: path.join(dir, 'hollow'),
+      heartbeatMs: HEARTBEAT_MS, startDelayMs: Number(values['start-delay-ms']), nodeArgs: profArgs('prof-hollow'),
+    }, Math.max(1000, left()));
     line(`registered: ${NODES} hollow nodes in ${secs(Date.now() - tHollow)} s (${(NODES / ((Date.now() - tHollow) / 1000)).toFixed(0)} nodes/s)`);
     const nodes = (await admin.list('Node')).items as NodeObject[];
     line(`nodes ready: ${nodes.filter((n) => n.status?.state === 'ready').length}/${nodes.length}; server ${fmtMem(server.pid)}`);
@@ -188,7 +129,7 @@ async function main(): Promise<void> {
       if (allPlacedMs === undefined && counter.placed() >= TASKS) allPlacedMs = Date.now() - t0;
       if (Date.now() >= nextReport) {
         nextReport += 5_000;
-        console.log(`  t+${secs(Date.now() - t0)} s: ${JSON.stringify(counter.counts())}; server ${fmtMem(server.pid)}, hollow agent ${fmtMem(hollow.pid)}`);
+        console.log(`  t+${secs(Date.now() - t0)} s: ${JSON.stringify(counter.counts())}; server ${fmtMem(server.pid)}, ${lagOf(server)}; hollow agent ${fmtMem(hollow.pid)}, ${lagOf(hollow)}; load ${loadavg()}`);
       }
     }
     const elapsed = Date.now() - t0;
@@ -203,11 +144,12 @@ async function main(): Promise<void> {
     line(`cpu during the run: server ${cpu.server.toFixed(1)} s (${((cpu.server / (elapsed / 1000)) * 100).toFixed(0)}% of a core), hollow agent ${cpu.hollow.toFixed(1)} s (${((cpu.hollow / (elapsed / 1000)) * 100).toFixed(0)}%) (of ${secs(elapsed)} s wall, ${os.cpus().length} cores shared)`);
     line(`load average at the end: ${loadavg()}`);
     line(`server memory: ${fmtMem(server.pid)}; hollow agent memory: ${fmtMem(hollow.pid)}`);
+    line(`event loops: server ${lagOf(server)}; hollow agent ${lagOf(hollow)}`);
     line(`placements/s: ${(running / (elapsed / 1000)).toFixed(0)}`);
   } finally {
     await watch?.stop().catch(() => undefined);
     await admin?.close().catch(() => undefined);
-    await stopChild(hollow, 10_000);
+    await stopChild(hollow, values.prof ? 60_000 : 10_000); // a profile is only written on a clean exit
     await stopChild(server, 30_000);
     if (values.prof) {
       printProfile(path.join(dir, 'prof'), 'server');
@@ -217,18 +159,8 @@ async function main(): Promise<void> {
   }
 }
 
-function fmtMem(pid: number | undefined): string {
-  const m = memoryOf(pid);
-  return `rss ${m.rssMiB} MiB (peak ${m.peakMiB} MiB)`;
-}
-
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
-
-/** The 1, 5 and 15 minute load averages (the machine is shared: say how busy it was). */
-function loadavg(): string {
-  return os.loadavg().map((l) => l.toFixed(2)).join(', ');
-}
 
 /** Prints the 25 functions with the most self time in each CPU profile of a process (loader threads, nearly all idle, are skipped). */
 function printProfile(profDir: string, who: string): void {
