@@ -3,8 +3,9 @@
  * API, admin.json, "ready". Everything it starts is stopped by RunningServer.stop().
  *
  *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
- *   -> start LOOPS (controllers) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
- *   stop(): API (watches, connections) -> loops -> store -> lock
+ *   -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
+ *      src/server/leader) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
+ *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,8 +24,10 @@ import { openStore } from './open-store.js';
 import { ClusterPki, writeSecret } from './pki/index.js';
 import { versionInfo } from './version.js';
 import type { JoinSettings } from './join/routes.js';
+import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
 import { PublishPortAdmission } from './admission/ports.js';
+import { newServerId, startLeadership } from './leader/index.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
 export interface RunServerOptions {
@@ -39,8 +42,12 @@ export interface RunServerOptions {
   extraSans?: string[];
   /** false: serve the API only, without the controllers (tests of the API alone). */
   controllers?: boolean;
-  /** Extra loops to start once the store is open (tests, `flotilla up` adding its agent). */
+  /** Extra loops to start once the store is open, on every server (tests, `flotilla up` adding its agent). */
   loops?: LoopFactory[];
+  /** Extra loops that run only on the leader, like SERVER_LOOPS (tests, embedders' controllers). */
+  leaderLoops?: LoopFactory[];
+  /** etcd: TTL of the leader lease in seconds (default 5); a successor takes over about this long after a leader dies. */
+  leaderTtlSeconds?: number;
   /** Where the ready line goes (default: stdout). */
   log?: (line: string) => void;
   /** Watch bookmark interval (default 5000 ms). */
@@ -88,8 +95,22 @@ export interface RunningServer extends Disposable {
   pki: ClusterPki;
   /** DATA_DIR/admin.json. */
   adminConfigPath: string;
+  /** Whether this server leads (runs the controllers) and which server does. */
+  leadership: Leadership;
   /** Idempotent: closes connections, watches, loops, the store, and removes the lock. */
   stop(): Promise<void>;
+}
+
+/** Starts loops in order into one Disposable that stops them in reverse (also when a start fails). */
+async function startLoops(factories: LoopFactory[], env: LoopEnv): Promise<Disposable> {
+  const loops = new DisposableStack();
+  try {
+    for (const start of factories) loops.add(await start(env));
+  } catch (err) {
+    await loops.stop().catch(() => undefined);
+    throw err;
+  }
+  return loops;
 }
 
 /** Starts the server; rejects (with everything it started stopped) when it cannot. */
@@ -107,7 +128,16 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
-    for (const start of [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.loops ?? [])]) stack.add(await start({ store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs }));
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs };
+    const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
+    const leadership = stack.add(await startLeadership({
+      etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
+      id: newServerId(),
+      ttlSeconds: opts.leaderTtlSeconds,
+      onLead: () => startLoops(leaderOnly, env),
+      log: opts.log ?? ((line) => console.error(line)),
+    }));
+    stack.add(await startLoops(opts.loops ?? [], env));
     const ctx: ApiContext = {
       store,
       codec: PLAIN_CODEC as ObjectCodec,
@@ -117,12 +147,12 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens), join: opts.join }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
     (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);
-    return { url, port: api.address.port, store, pki, adminConfigPath, stop: () => stack.stop() };
+    return { url, port: api.address.port, store, pki, adminConfigPath, leadership, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;

@@ -2,7 +2,7 @@
  * The HTTPS API server: TLS with the cluster PKI (client certificates requested, not required),
  * keep-alive, one dispatcher for every route. No framework: the route table is small and fixed.
  *
- *   request -> public? (/healthz /readyz /version) -> answer
+ *   request -> public? (/healthz /readyz /leaderz /version) -> answer
  *           -> authenticate (401) -> route (404/405) -> handler (authorize, validate, store)
  *           -> JSON answer | JSON error {code, status, message, issues?}
  */
@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   readyTimeoutMs?: number;
   /** Node certificate and join token lifetimes. */
   join?: JoinSettings;
+  /** Who leads the control plane, for /leaderz (absent: /leaderz is 404). */
+  leadership?: () => { leader: boolean; id: string; leaderId?: string };
 }
 
 /** A listening API server. */
@@ -125,11 +127,13 @@ async function methodIs(method: string, want: string, run: () => Promise<void>):
   await run();
 }
 
-/** /healthz, /readyz, /version: no credential needed. Returns false for other paths. */
+/** /healthz, /readyz, /leaderz, /version: no credential needed. Returns false for other paths. */
 async function servePublic(opts: ApiServerOptions, path: string, method: string, res: ServerResponse): Promise<boolean> {
   if (method !== 'GET' && method !== 'HEAD') return false;
   if (path === '/healthz') {
     sendJson(res, 200, { status: 'ok' });
+  } else if (path === '/leaderz' && opts.leadership !== undefined) {
+    sendJson(res, 200, opts.leadership());
   } else if (path === '/version') {
     sendJson(res, 200, opts.ctx.version);
   } else if (path === '/readyz') {
