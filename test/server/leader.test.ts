@@ -4,7 +4,8 @@
  * before the lease could expire (fake backend, and a real etcd killed under a leader).
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { ApiObject } from '../../src/api/object.js';
@@ -86,6 +87,33 @@ describe('leader election on etcd', { timeout: 120_000 }, () => {
     (cur.spec as { replicas: number }).replicas = 5;
     await follower.client.update(cur);
     await waitFor('5 tasks', async () => (await tasksOf(follower.client, 'web')).length === 5, 15_000);
+  });
+
+  it('a leader killed with SIGKILL is replaced within about TTL + 1 s', async () => {
+    const etcd = await startEtcd();
+    cleanups.push(() => etcd.stop());
+    const dir = tempDir();
+    cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
+    const opts = { dataDir: dir, listen: '127.0.0.1:0', store: 'etcd', etcdEndpoints: [etcd.clientUrl], leaderTtlSeconds: TTL };
+    const script = `import('${path.resolve('src/server/run.ts')}').then((m) => m.runServer({ ...${JSON.stringify(opts)}, log: () => undefined })).catch((e) => { console.error(e); process.exit(3); })`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((r) => child.once('exit', r));
+    cleanups.push(async () => { child.kill('SIGKILL'); await exited; });
+    const adminPath = path.join(dir, 'admin.json');
+    await waitFor('child ready', () => existsSync(adminPath), 30_000);
+    const { server: url, ca } = JSON.parse(readFileSync(adminPath, 'utf8')) as { server: string; ca: string };
+    await waitFor('child leads', async () => ((await rawRequest(`${url}/leaderz`, { ca })).body as { leader: boolean }).leader, 10_000);
+    const rec = recorder();
+    const b = await server(etcd, [rec.loop]);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(rec.running(), false, 'the follower waits');
+    const t0 = Date.now();
+    child.kill('SIGKILL');
+    await exited;
+    await waitFor('takeover', () => b.s.leadership.status().leader && rec.running(), TTL * 1000 + 2_000);
+    const took = Date.now() - t0;
+    assert.ok(took <= TTL * 1000 + 1_000, `took over in ${took} ms`);
+    console.log(`# takeover after SIGKILL of the leader: ${took} ms (TTL ${TTL} s)`);
   });
 
   it('a leader cut off from etcd stops its loops within the TTL; a new leader appears once etcd is back', async () => {
