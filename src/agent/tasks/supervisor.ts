@@ -126,7 +126,9 @@ export class TaskSupervisor implements Disposable {
   private current(key: string): Task | undefined {
     const cached = this.tasks.get(key);
     const mine = this.fresh.get(key);
-    const t = mine !== undefined && (cached === undefined || mine.metadata.revision >= cached.metadata.revision) ? mine : cached;
+    // Our own write until the cache has caught up with it; at an equal revision they are the same
+    // object, so the copy is dropped (kept, it would hold every running task twice).
+    const t = mine !== undefined && (cached === undefined || mine.metadata.revision > cached.metadata.revision) ? mine : cached;
     if (mine !== undefined && t === cached) this.fresh.delete(key);
     if (t === undefined || t.spec.node !== this.opts.nodeName) return undefined;
     return t;
