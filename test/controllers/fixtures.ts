@@ -84,3 +84,19 @@ export function summarize(actions: readonly Action[]): string[] {
 export function taskActions(actions: readonly Action[]): string[] {
   return summarize(actions).filter((s) => !s.startsWith('status'));
 }
+
+/** Resolves after `ms`. */
+export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Retries `check` (which throws until its assertions hold) every 50 ms, for at most `timeoutMs`. */
+export async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    await delay(50);
+  }
+}

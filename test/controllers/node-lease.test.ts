@@ -18,21 +18,8 @@ import { computeNodeActions } from '../../src/controllers/node/compute.js';
 import { HeartbeatTracker } from '../../src/controllers/node/controller.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
-import { node, service, T0, task } from './fixtures.js';
+import { delay, eventually, node, service, T0, task } from './fixtures.js';
 
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    await delay(50);
-  }
-}
 
 void describe('HeartbeatTracker', () => {
   void it('first sight of a source is not a beat happening; a change is', () => {

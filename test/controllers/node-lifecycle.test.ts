@@ -16,22 +16,9 @@ import type { NodeObject, Service, Task } from '../../src/api/kinds.js';
 import { startControllers, type RunningControllers } from '../../src/controllers/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
-import { service } from './fixtures.js';
+import { delay, eventually, service } from './fixtures.js';
 import { startFakeAgents, type FakeAgent, type AgentEvent } from './node-fake-agents.js';
 
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    await delay(50);
-  }
-}
 
 void describe('node lifecycle with fake agents on SQLite', () => {
   let dir: string;

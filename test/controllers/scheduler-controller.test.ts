@@ -16,21 +16,8 @@ import type { ApiObject } from '../../src/api/object.js';
 import { startControllers, type RunningControllers } from '../../src/controllers/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
-import { node, service } from './fixtures.js';
+import { delay, eventually, node, service } from './fixtures.js';
 
-const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function eventually<T>(what: string, timeoutMs: number, check: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    await delay(50);
-  }
-}
 
 /** The SQLite store, except that chosen updates fail once with a ConflictError (a lost race). */
 class FlakyStore implements Store {
