@@ -40,7 +40,10 @@ describe('incremental Scheduler', () => {
           nodes.delete(`n${e.n}`);
           s.removeNode(`n${e.n}`);
         } else if (e.op === 'task') {
-          const t = task(`t${e.t}`, { service: `s${e.t % 3}`, node: `n${e.n}`, cpu: String(e.cpu), state: e.state });
+          // Tasks are immutable: their requests never change, only their state (and node while pending).
+          const prior = tasks.get(`t${e.t}`);
+          const cpu = prior !== undefined ? (prior.spec.template.resources.requests.cpu ?? '0') : String(e.cpu);
+          const t = task(`t${e.t}`, { service: `s${e.t % 3}`, node: `n${e.n}`, cpu, state: e.state });
           // Tasks are immutable once placed: only a state change of the same placement is realistic.
           const old = tasks.get(t.metadata.name);
           if (old !== undefined && old.status?.state !== 'pending' && old.spec.node !== t.spec.node) continue;

@@ -56,11 +56,12 @@ describe('runc runtime limits', { timeout: 120_000 }, () => {
   });
 
   it('the pids limit stops a fork bomb', T, async () => {
-    await w.runtime.prepare(w.spec('pids', ['sleep', '60'], { limits: { pids: 6 } }));
+    // Room for `runc exec`'s own init (a multi-threaded Go process counts against pids.max) but not for 40 children.
+    await w.runtime.prepare(w.spec('pids', ['sleep', '60'], { limits: { pids: 16 } }));
     await w.runtime.start('pids');
     const err = new Collect();
     const out = new Collect();
-    await w.runtime.exec('pids', ['sh', '-c', 'n=0; for i in $(seq 1 20); do sleep 5 >/dev/null & n=$((n+1)); done; echo started'], { stdout: out, stderr: err, timeoutMs: 20_000 });
+    await w.runtime.exec('pids', ['sh', '-c', 'n=0; for i in $(seq 1 40); do sleep 5 >/dev/null & n=$((n+1)); done; echo started'], { stdout: out, stderr: err, timeoutMs: 20_000 });
     assert.match(err.text, /can't fork|Resource temporarily unavailable/);
     await w.runtime.remove('pids');
   });
