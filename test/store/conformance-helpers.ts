@@ -92,3 +92,17 @@ export async function rejectsWith(p: Promise<unknown>, ctor: abstract new (...ar
 export function summarize(evs: WatchEvent[]): string[] {
   return evs.map((e) => `${e.type}:${e.object.kind}/${e.object.metadata.namespace}/${e.object.metadata.name}@${e.revision}`);
 }
+
+/**
+ * Reads `ack NAME REVISION` lines that a crash-writer fixture prints, appending them to `acks`;
+ * returns the unfinished last line to prepend to the next chunk.
+ */
+export function collectAcks(buf: string, acks: Array<{ name: string; revision: number }>): string {
+  const lines = buf.split('\n');
+  const rest = lines.pop() ?? '';
+  for (const line of lines) {
+    const [tag, name, rev] = line.split(' ');
+    if (tag === 'ack' && name !== undefined && rev !== undefined) acks.push({ name, revision: Number(rev) });
+  }
+  return rest;
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd/index.js';
 import { startEtcd, type EtcdMember } from '../helpers/etcd.js';
 import type { CrashAck, CrashWriterOptions, StoreHarness } from './conformance.js';
+import { collectAcks } from './conformance-helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const writerScript = fileURLToPath(new URL('./fixtures/etcd-crash-writer.ts', import.meta.url));
@@ -78,13 +79,7 @@ export function runEtcdCrashWriter(member: EtcdMember, prefix: string, opts: Cra
     const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) {
-        const [tag, name, rev] = line.split(' ');
-        if (tag === 'ack' && name !== undefined && rev !== undefined) acks.push({ name, revision: Number(rev) });
-      }
+      buf = collectAcks(buf + d.toString(), acks);
       if (acks.length >= opts.killAfterAcks && !killed) {
         killed = true;
         child.kill('SIGKILL');

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore, type SqliteStore, type SyncMode } from '../../src/store/sqlite/index.js';
 import type { CrashAck, CrashWriterOptions, StoreHarness } from './conformance.js';
+import { collectAcks } from './conformance-helpers.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const writerScript = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
@@ -65,13 +66,7 @@ export function runCrashWriter(path: string, opts: CrashWriterOptions, sync: Syn
     const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop() ?? '';
-      for (const line of lines) {
-        const [tag, name, rev] = line.split(' ');
-        if (tag === 'ack' && name !== undefined && rev !== undefined) acks.push({ name, revision: Number(rev) });
-      }
+      buf = collectAcks(buf + d.toString(), acks);
       if (acks.length >= opts.killAfterAcks && killedAt < 0) {
         killedAt = acks.length;
         child.kill('SIGKILL');
