@@ -25,7 +25,14 @@ export interface ServicePort {
   publish?: number;
 }
 
-export interface HttpProbe { path: string; port: number; }
+export interface HttpProbe {
+  path: string;
+  port: number;
+  /** `http` (default) or `https` (the certificate is not verified, as Kubernetes does). */
+  scheme: 'http' | 'https';
+  /** Extra request headers. */
+  headers: Record<string, string>;
+}
 export interface TcpProbe { port: number; }
 export interface ExecProbe { command: string[]; }
 
@@ -56,12 +63,30 @@ export interface Placement {
   strategy?: 'spread' | 'binpack';
 }
 
+/** One step of a canary: send `weight` percent of new connections to the new revision, or pause. */
+export type CanaryStep =
+  | { weight: number }
+  /** `seconds` absent: wait for `flotilla rollout promote`. */
+  | { pause: { seconds?: number } };
+
 export interface UpdatePolicy {
   strategy: 'rolling' | 'blue-green' | 'canary';
+  /** Tasks replaced per batch (rolling); 0 = all at once. */
   parallelism: number;
+  /** Wait between batches (rolling), after the batch is healthy. */
   delaySeconds: number;
   failureAction: 'pause' | 'continue' | 'rollback';
   order: 'stop-first' | 'start-first';
+  /** A new task counts as healthy once running and ready for this long. */
+  monitorSeconds: number;
+  /** Share of the new tasks (0..1) that may fail before failureAction applies. */
+  maxFailureRatio: number;
+  /** A new task not ready this long after its creation counts as failed. */
+  progressDeadlineSeconds: number;
+  /** Blue-green: how long the old revision keeps running after promotion (for `rollout undo`). */
+  scaleDownDelaySeconds: number;
+  /** Canary only; empty = straight to 100%. */
+  steps: CanaryStep[];
 }
 
 export interface RestartPolicy {
@@ -98,6 +123,60 @@ export interface ServiceSpec {
   mounts: VolumeMount[];
   /** Seconds between SIGTERM and SIGKILL. */
   stopGracePeriodSeconds: number;
+  /** Set by `flotilla rollout restart` (RFC 3339): part of the task template, so a new value makes a new revision. */
+  restartedAt?: string;
+}
+
+/**
+ * One revision of a service's task template (the spec without replicas, update and restart
+ * policy): kept in the service's status as history, newest last, so a rollout can go back.
+ */
+export interface ServiceRevision {
+  revision: number;
+  /** sha256 of the canonical JSON of the template (src/api/revision.ts). */
+  hash: string;
+  /** The whole spec as it was when this revision was first seen. */
+  template: ServiceSpec;
+  /** RFC 3339: when this revision was last rolled out. */
+  createdAt: string;
+  /** Image of the template (for `rollout history`). */
+  image: string;
+  /** Why it was made: apply, rollback, undo, restart. */
+  cause?: string;
+}
+
+export type RolloutState = 'progressing' | 'paused' | 'waiting-promotion' | 'complete' | 'rolled-back' | 'failed';
+
+/**
+ * The rollout of one revision, written by the rollout controller (src/controllers/rollout/)
+ * and by the API's rollout actions (pause, resume, promote, undo). Every field the controller
+ * needs to resume after a restart is here: the controller keeps no state of its own.
+ */
+export interface RolloutStatus {
+  state: RolloutState;
+  strategy: 'rolling' | 'blue-green' | 'canary';
+  /** Revision being rolled out (after a rollback: the revision rolled back to). */
+  revision: number;
+  /** Revision it started from (the stable one; after a rollback: the failed one). */
+  from: number;
+  /** Rolling: slots (or nodes, for global services) allowed to run the new revision so far. */
+  updated?: number;
+  /** Canary: index of the current step in update.steps (steps.length: the final 100%). */
+  step?: number;
+  /** Canary: percent of new connections sent to the new revision now. */
+  weight?: number;
+  /** RFC 3339: when the current batch, step or pause began. */
+  since: string;
+  /** RFC 3339: only failures of new tasks after this time count (reset by `rollout resume`). */
+  failuresSince: string;
+  /** Paused by `rollout pause` (not by a failure or a step). */
+  userPaused?: boolean;
+  /** Blue-green: RFC 3339 time after which the previous revision is scaled down. */
+  scaleDownAt?: string;
+  /** What a person reads: "2/4 new tasks ready", "rolled back: 2/3 new tasks failed the readiness probe". */
+  message: string;
+  startedAt: string;
+  finishedAt?: string;
 }
 
 export interface ServiceStatus {
@@ -107,8 +186,19 @@ export interface ServiceStatus {
   readyReplicas?: number;
   /** Virtual IP on the service network, when assigned. */
   vip?: string;
+  /** Blue-green services: VIP of `NAME-preview`, which reaches the revision being rolled out. */
+  previewVip?: string;
   observedGeneration?: number;
+  /** The revision the service's name routes to (the stable one). */
+  revision?: number;
+  /** Revisions of the task template, oldest first, at most REVISION_HISTORY_LIMIT. */
+  history?: ServiceRevision[];
+  /** The current or last rollout. */
+  rollout?: RolloutStatus;
 }
+
+/** How many revisions a service's status keeps. */
+export const REVISION_HISTORY_LIMIT = 10;
 
 export type Service = ApiObject<ServiceSpec, ServiceStatus> & { kind: 'Service' };
 
@@ -132,6 +222,20 @@ export interface TaskSpec {
   desiredState: 'running' | 'shutdown';
   /** The service spec as it was when this task was made: tasks are immutable. */
   template: ServiceSpec;
+  /** The service revision of `template` (status.history); absent on tasks made before revisions existed. */
+  revision?: number;
+}
+
+/** The last result of one probe of a task, written by the agent on transitions only. */
+export interface ProbeResult {
+  /** success once successThreshold passes in a row, failure once failureThreshold fails in a row. */
+  result: 'success' | 'failure';
+  /** What the probe saw last: "HTTP 200", "HTTP 503", "connection refused", "exit code 1: <output>". */
+  message: string;
+  /** Consecutive results of this kind when it was written. */
+  consecutive: number;
+  /** RFC 3339 time of the transition. */
+  time: string;
 }
 
 export interface TaskStatus {
@@ -146,6 +250,10 @@ export interface TaskStatus {
   /** RFC 3339 time of the last state change. */
   timestamp: string;
   containerId?: string;
+  /** RFC 3339 time since which `ready` is true (absent while not ready). */
+  readySince?: string;
+  /** Last transition of each probe the task has (agent). */
+  probes?: { startup?: ProbeResult; readiness?: ProbeResult; liveness?: ProbeResult };
 }
 
 export type Task = ApiObject<TaskSpec, TaskStatus> & { kind: 'Task' };

@@ -143,7 +143,7 @@ void describe('restart policy and backoff', () => {
 
 void describe('service spec changes (generation)', () => {
   const gen2 = (parallelism: number): Service => {
-    const s = service('web', { replicas: 3, image: 'registry.local/demo:2', update: { strategy: 'rolling', parallelism, delaySeconds: 0, failureAction: 'pause', order: 'stop-first' } }, 2);
+    const s = service('web', { replicas: 3, image: 'registry.local/demo:2', update: { strategy: 'rolling', parallelism, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 0, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] } }, 2);
     s.status = ready({ observedGeneration: 2 });
     return s;
   };

@@ -19,7 +19,7 @@ export function serviceSpec(over: Partial<ServiceSpec> = {}): ServiceSpec {
     resources: { requests: {}, limits: {} },
     placement: { constraints: [], spread: [], tolerations: [] },
     probes: {},
-    update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first' },
+    update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 0, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] },
     restart: { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 },
     mounts: [],
     stopGracePeriodSeconds: 10,

@@ -61,7 +61,7 @@ export function spec(o: TaskOpts = {}): ServiceSpec {
     ports: (o.publish ?? []).map((p) => ({ port: p, targetPort: p, protocol: 'tcp' as const, publish: p })),
     resources: { requests: { ...(o.cpu === undefined ? {} : { cpu: o.cpu }), ...(o.memory === undefined ? {} : { memory: o.memory }), ...(o.pids === undefined ? {} : { pids: o.pids }) }, limits: {} },
     placement, probes: {},
-    update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first' },
+    update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 0, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] },
     restart: { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 },
     mounts: [], stopGracePeriodSeconds: 10,
   };

@@ -88,8 +88,15 @@ const probeTiming = {
   successThreshold: int(1).default(1),
 };
 
+const httpProbe = z.object({
+  path: z.string().startsWith('/', { message: 'an absolute URL path starting with /' }).default('/'),
+  port: port(),
+  scheme: z.enum(['http', 'https']).default('http'),
+  headers: stringMap(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'an HTTP header name' })).default({}),
+}).strict();
+
 const probe = z.object({
-  http: z.object({ path: z.string().startsWith('/', { message: 'an absolute URL path starting with /' }).default('/'), port: port() }).strict().optional(),
+  http: httpProbe.optional(),
   tcp: z.object({ port: port() }).strict().optional(),
   exec: z.object({ command: z.array(z.string()).min(1, { message: 'a non-empty command list' }) }).strict().optional(),
   ...probeTiming,
@@ -100,13 +107,42 @@ const probe = z.object({
   }
 });
 
+const probes = z.object({ readiness: probe.optional(), liveness: probe.optional(), startup: probe.optional() }).strict().superRefine((ps, ctx) => {
+  for (const k of ['liveness', 'startup'] as const) {
+    const p = ps[k];
+    if (p !== undefined && p.successThreshold !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [k, 'successThreshold'], message: `1 (a ${k} probe passes on one success)` });
+  }
+});
+
+const canaryStep = z.union([
+  z.object({ weight: int(1, 100) }).strict(),
+  z.object({ pause: z.object({ seconds: int(0).optional() }).strict() }).strict(),
+], { errorMap: () => ({ message: 'a step {weight: 1..100} or {pause: {}} / {pause: {seconds: N}}' }) });
+
 const update = z.object({
   strategy: z.enum(['rolling', 'blue-green', 'canary']).default('rolling'),
-  parallelism: int(1).default(1),
+  parallelism: int(0).default(1),
   delaySeconds: int(0).default(0),
   failureAction: z.enum(['pause', 'continue', 'rollback']).default('pause'),
   order: z.enum(['stop-first', 'start-first']).default('stop-first'),
-}).strict();
+  monitorSeconds: int(0).default(5),
+  maxFailureRatio: z.number({ message: 'a number from 0 to 1' }).min(0, { message: 'a number from 0 to 1' }).max(1, { message: 'a number from 0 to 1' }).default(0),
+  progressDeadlineSeconds: int(1).default(300),
+  scaleDownDelaySeconds: int(0).default(30),
+  steps: z.array(canaryStep).optional(),
+}).strict().superRefine((u, ctx) => {
+  if (u.steps === undefined) return;
+  if (u.strategy !== 'canary') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps'], message: `no steps with strategy ${u.strategy} (steps are for strategy: canary)` });
+    return;
+  }
+  let last = 0;
+  u.steps.forEach((s, i) => {
+    if (!('weight' in s)) return;
+    if (s.weight <= last) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'weight'], message: `a weight above the previous step's ${last} (weights must rise)` });
+    last = Math.max(last, s.weight);
+  });
+}).transform((u) => ({ ...u, steps: u.steps ?? [] }));
 
 const restart = z.object({
   condition: z.enum(['any', 'on-failure', 'none']).default('any'),
@@ -140,12 +176,16 @@ export const serviceSpecSchema = z.object({
   ports: z.array(servicePort).default([]),
   resources: resources.default({}),
   placement: placement.default({}),
-  probes: z.object({ readiness: probe.optional(), liveness: probe.optional(), startup: probe.optional() }).strict().default({}),
+  probes: probes.default({}),
   update: update.default({}),
   restart: restart.default({}),
   mounts: z.array(mount).default([]),
   stopGracePeriodSeconds: int(0).default(10),
+  restartedAt: z.string().datetime({ message: 'an RFC 3339 time (set by flotilla rollout restart)' }).optional(),
 }).strict().superRefine((s, ctx) => {
+  if (s.mode === 'global' && s.update.strategy !== 'rolling') {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['update', 'strategy'], message: `rolling (strategy ${s.update.strategy} is not supported yet for mode: global)` });
+  }
   const seen = new Map<string, number>();
   s.ports.forEach((p, i) => {
     const key = `${p.port}/${p.protocol}`;
