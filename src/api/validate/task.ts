@@ -16,6 +16,7 @@ export const taskSpecSchema = z.object({
   image: z.string(),
   desiredState: z.enum(['running', 'shutdown']).default('running'),
   template: serviceSpecSchema,
+  revision: int(0).optional(),
 }).strict();
 
 /** The Task status schema (passthrough: extra facts an agent reports are kept). */

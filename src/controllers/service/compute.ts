@@ -14,7 +14,9 @@ import { MOVING_ANNOTATION, TASK_STATES, type NodeObject, type Service, type Ser
 import { specEqual } from '../../api/validate/equal.js';
 import { tolerates } from '../../scheduler/filters.js';
 import type { Action } from '../framework/apply.js';
+import { taskRevision } from '../../api/rollout.js';
 import { TaskPlan } from './plan.js';
+import { revisionPlan, type RevisionPlan, type RevisionTemplate } from './revisions.js';
 import { restartDecision } from './restart.js';
 import { isDesiredRunning, isForeign, isTerminal, newestFirst, newTask, withDesiredShutdown, withState, type TaskIdentitySource } from './tasks.js';
 
@@ -69,16 +71,11 @@ export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
     else if (isForeign(t, svc)) plan.change(withDesiredShutdown(t, now, 'service was re-created'), 'task of a deleted incarnation');
   }
   if (svc !== undefined) {
-    const outdated = outdatedCheck(svc);
+    const rp = revisionPlan(svc, now);
     const active = activeTasksOf(svc, plan.tasks());
-    const byUnit = groupByUnit(active);
-    const units = svc.spec.mode === 'global' ? globalUnits(svc, input.nodes, active) : replicatedUnits(svc, active);
-    const old: Array<{ unit: Unit; task: Task }> = [];
-    for (const unit of units) {
-      const task = reconcileUnit(plan, svc, unit, byUnit.get(unitKey(unit.slot, unit.node)) ?? [], input, outdated);
-      if (task !== undefined) old.push({ unit, task });
-    }
-    replaceOutdated(plan, svc, old, input, outdated);
+    if (rp.kind === 'groups') reconcileGroups(plan, svc, rp, active, input);
+    else if (rp.kind === 'rolling') reconcileRolling(plan, svc, rp, active, input);
+    else if (rp.kind === 'steady') reconcileSteady(plan, svc, rp.target, active, input);
     statusAction(plan, svc);
   }
   return { actions: plan.actions(), requeueAfterMs: plan.requeueAfterMs(now) };
@@ -87,6 +84,78 @@ export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
 function nodeSet(nodes: readonly NodeObject[]): (name: string) => boolean {
   const names = new Set(nodes.map((n) => n.metadata.name));
   return (name) => names.has(name);
+}
+
+/** Every unit on one revision; tasks of other revisions replaced `update.parallelism` at a time. */
+function reconcileSteady(plan: TaskPlan, svc: Service, target: RevisionTemplate, active: readonly Task[], input: ServiceSyncInput): void {
+  const outdated = outdatedCheck(svc, target.revision);
+  const byUnit = groupByUnit(active);
+  const units = unitsOf(svc, input, active);
+  const old: Array<{ unit: Unit; task: Task }> = [];
+  for (const unit of units) {
+    const task = reconcileUnit(plan, svc, unit, byUnit.get(unitKey(unit.slot, unit.node)) ?? [], input, target);
+    if (task !== undefined && outdated(task)) old.push({ unit, task });
+  }
+  replaceOutdated(plan, svc, old, input, outdated, target);
+}
+
+function unitsOf(svc: Service, input: ServiceSyncInput, active: readonly Task[]): Unit[] {
+  return svc.spec.mode === 'global' ? globalUnits(svc, input.nodes, active) : replicatedUnits(svc, active);
+}
+
+/**
+ * A rolling update: the first `updated` units (those already on the new revision first, then
+ * in order) run the new revision; the others keep what they run. stop-first: the old task
+ * stops as the new one is made; start-first: the old one stops once the new one is ready.
+ */
+function reconcileRolling(plan: TaskPlan, svc: Service, rp: Extract<RevisionPlan, { kind: 'rolling' }>, active: readonly Task[], input: ServiceSyncInput): void {
+  const byUnit = groupByUnit(active);
+  const units = unitsOf(svc, input, active);
+  const rev = (t: Task): number => taskRevision(t, svc);
+  const onNext = (u: Unit): boolean => (byUnit.get(unitKey(u.slot, u.node)) ?? []).some((t) => rev(t) === rp.next.revision);
+  const candidates = units.filter((u) => u.mayKeep && (u.wanted || onNext(u)));
+  const ordered = [...candidates.filter(onNext), ...candidates.filter((u) => !onNext(u))];
+  const selected = new Set(ordered.slice(0, Math.max(0, rp.updated)).map((u) => unitKey(u.slot, u.node)));
+  const now = input.nowMs;
+  for (const unit of units) {
+    const tasks = byUnit.get(unitKey(unit.slot, unit.node)) ?? [];
+    if (!unit.mayKeep || !selected.has(unitKey(unit.slot, unit.node))) {
+      reconcileUnit(plan, svc, unit, tasks, input, rp.stable);
+      continue;
+    }
+    const mine = tasks.filter((t) => rev(t) === rp.next.revision);
+    const others = tasks.filter((t) => rev(t) !== rp.next.revision);
+    const why = `rolling update to revision ${rp.next.revision}`;
+    let serving = false;
+    if (mine.length > 0) {
+      reconcileUnit(plan, svc, unit, mine, input, rp.next);
+      const keep = pickKeeper(mine);
+      serving = keep !== undefined && keep.status?.state === 'running' && keep.status.ready;
+    } else if (unit.wanted) {
+      plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: now, identity: input.identity, restarts: 0, template: rp.next.template, revision: rp.next.revision }), why);
+    }
+    if (serving || !rp.startFirst) for (const t of others) plan.change(withDesiredShutdown(t, now, `replaced: ${why}`), why);
+  }
+}
+
+/** Blue-green and canary: each revision of the plan has its own units (revision, slot). */
+function reconcileGroups(plan: TaskPlan, svc: Service, rp: Extract<RevisionPlan, { kind: 'groups' }>, active: readonly Task[], input: ServiceSyncInput): void {
+  const byRevision = new Map<number, Task[]>();
+  for (const t of active) {
+    const r = taskRevision(t, svc);
+    byRevision.set(r, [...(byRevision.get(r) ?? []), t]);
+  }
+  for (const [r, tasks] of byRevision) {
+    if (rp.groups.some((g) => g.revision === r)) continue;
+    for (const t of tasks) plan.change(withDesiredShutdown(t, input.nowMs, `revision ${r} is no longer wanted`), 'old revision');
+  }
+  for (const g of rp.groups) {
+    const tasks = byRevision.get(g.revision) ?? [];
+    const byUnit = groupByUnit(tasks);
+    const fake: Service = { ...svc, spec: { ...svc.spec, replicas: g.count } };
+    for (const unit of replicatedUnits(fake, tasks)) reconcileUnit(plan, fake, unit, byUnit.get(unitKey(unit.slot, unit.node)) ?? [], input, g);
+  }
+  if (rp.wakeAtMs !== undefined && Number.isFinite(rp.wakeAtMs)) plan.wakeAt(rp.wakeAtMs);
 }
 
 /** Tasks held by a node that no longer exists can never report again: mark them orphaned. */
@@ -167,28 +236,28 @@ function globalUnits(svc: Service, nodes: readonly NodeObject[], active: readonl
   return [...units.values()].sort((a, b) => a.node.localeCompare(b.node));
 }
 
-/** Converges one unit from its active tasks (newest first); returns its task when that task is of an older generation. */
-function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, active: readonly Task[], input: ServiceSyncInput, outdated: (t: Task) => boolean): Task | undefined {
+/** Converges one unit from its active tasks (newest first), making new tasks from `tmpl`; returns the live task it keeps. */
+function reconcileUnit(plan: TaskPlan, svc: Service, unit: Unit, active: readonly Task[], input: ServiceSyncInput, tmpl: RevisionTemplate): Task | undefined {
   const now = input.nowMs;
   if (!unit.mayKeep) {
     const why = unit.slot > 0 ? `scaled down to ${svc.spec.replicas}` : `node ${unit.node} is not eligible`;
     for (const t of active) plan.change(withDesiredShutdown(t, now, why), why);
     return undefined;
   }
-  const keep = pickKeeper(active);
+  const keep = pickKeeper(active, (t) => taskRevision(t, svc) === tmpl.revision);
   for (const t of active) if (t !== keep) plan.change(withDesiredShutdown(t, now, 'duplicate in its slot'), 'duplicate');
   if (keep === undefined) {
-    if (unit.wanted) plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: now, identity: input.identity, restarts: 0 }), 'unit without task');
+    if (unit.wanted) plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: now, identity: input.identity, restarts: 0, template: tmpl.template, revision: tmpl.revision }), 'unit without task');
     return undefined;
   }
   if (isTerminal(keep)) {
     if (!unit.wanted) return undefined;
     const d = restartDecision(keep, svc.spec.restart, now);
     if (d.kind === 'wait') plan.wakeAt(d.untilMs);
-    if (d.kind === 'replace') replace(plan, svc, unit, keep, input, d.restarts, `restart after ${keep.status?.state ?? 'end'}`);
+    if (d.kind === 'replace') replace(plan, svc, unit, keep, input, d.restarts, `restart after ${keep.status?.state ?? 'end'}`, tmpl);
     return undefined;
   }
-  return outdated(keep) ? keep : undefined;
+  return keep;
 }
 
 /**
@@ -202,13 +271,13 @@ export function isOutdated(t: Task, svc: Service): boolean {
 }
 
 /**
- * isOutdated for one decision, remembered per task generation: every task made from one
- * service generation carries that generation's spec, so one deep comparison per generation
- * suffices (a scaled service otherwise compares the spec of every task on every sync).
+ * Whether a task runs another revision than `target`. Tasks made before revisions existed
+ * compare specs (isOutdated), remembered per task generation: one deep comparison per generation.
  */
-function outdatedCheck(svc: Service): (t: Task) => boolean {
+function outdatedCheck(svc: Service, target: number): (t: Task) => boolean {
   const byGeneration = new Map<number, boolean>();
   return (t) => {
+    if (t.spec.revision !== undefined && target > 0) return t.spec.revision !== target;
     if (t.spec.serviceGeneration === svc.metadata.generation) return false;
     let v = byGeneration.get(t.spec.serviceGeneration);
     if (v === undefined) byGeneration.set(t.spec.serviceGeneration, (v = isOutdated(t, svc)));
@@ -216,21 +285,23 @@ function outdatedCheck(svc: Service): (t: Task) => boolean {
   };
 }
 
-/** Of several tasks in one unit, the furthest along (running beats pending), then the newest. */
-function pickKeeper(newestFirstTasks: readonly Task[]): Task | undefined {
+/** Of several tasks in one unit, those `preferred` first (when live), then the furthest along (running beats pending), then the newest. */
+function pickKeeper(newestFirstTasks: readonly Task[], preferred?: (t: Task) => boolean): Task | undefined {
   if (newestFirstTasks.length <= 1) return newestFirstTasks[0];
-  const live = newestFirstTasks.filter((t) => !isTerminal(t));
+  const alive = newestFirstTasks.filter((t) => !isTerminal(t));
+  const favoured = preferred === undefined ? [] : alive.filter(preferred);
+  const live = favoured.length > 0 ? favoured : alive;
   const rank = (t: Task): number => TASK_STATES.indexOf(t.status?.state ?? 'new');
   return live.reduce<Task | undefined>((best, t) => (best === undefined || rank(t) > rank(best) ? t : best), undefined) ?? newestFirstTasks[0];
 }
 
-function replace(plan: TaskPlan, svc: Service, unit: Unit, old: Task, input: ServiceSyncInput, restarts: number, why: string): void {
+function replace(plan: TaskPlan, svc: Service, unit: Unit, old: Task, input: ServiceSyncInput, restarts: number, why: string, tmpl: RevisionTemplate): void {
   plan.change(withDesiredShutdown(old, input.nowMs, `replaced: ${why}`), why);
-  plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: input.nowMs, identity: input.identity, restarts }), why);
+  plan.create(newTask({ service: svc, slot: unit.slot, node: unit.node, nowMs: input.nowMs, identity: input.identity, restarts, template: tmpl.template, revision: tmpl.revision }), why);
 }
 
 /** Replaces tasks of older generations, at most update.parallelism in flight (0: all at once). */
-function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: Unit; task: Task }>, input: ServiceSyncInput, isOld: (t: Task) => boolean): void {
+function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: Unit; task: Task }>, input: ServiceSyncInput, isOld: (t: Task) => boolean, tmpl: RevisionTemplate): void {
   if (outdated.length === 0) return;
   const parallelism = svc.spec.update?.parallelism ?? 1;
   const inFlight = plan.tasks().filter((t) =>
@@ -239,7 +310,7 @@ function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: U
   for (const { unit, task } of outdated) {
     if (allowed <= 0) break;
     if (!unit.wanted) continue;
-    replace(plan, svc, unit, task, input, 0, `service spec changed (generation ${svc.metadata.generation})`);
+    replace(plan, svc, unit, task, input, 0, `service spec changed (revision ${tmpl.revision})`, tmpl);
     allowed--;
   }
 }

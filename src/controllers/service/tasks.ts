@@ -3,7 +3,7 @@
  * named, built from a service, marked for shutdown, and when it ended. No I/O, no clock reads:
  * time and randomness come in as arguments.
  */
-import type { Service, Task, TaskState } from '../../api/kinds.js';
+import type { Service, ServiceSpec, Task, TaskState } from '../../api/kinds.js';
 import { TERMINAL_TASK_STATES } from '../../api/kinds.js';
 
 /** Annotation: consecutive quick failures of the slot before this task was made (restart backoff). */
@@ -65,6 +65,9 @@ export interface NewTaskArgs {
   nowMs: number;
   identity: TaskIdentitySource;
   restarts: number;
+  /** What the task runs (default: the service's spec) and its revision (default: none recorded). */
+  template?: ServiceSpec;
+  revision?: number;
 }
 
 /** Builds a new task from the service as it is now (tasks are immutable afterwards). */
@@ -92,9 +95,10 @@ export function newTask(a: NewTaskArgs): Task {
       serviceGeneration: svc.metadata.generation,
       slot: a.slot,
       node,
-      image: svc.spec.image,
+      image: (a.template ?? svc.spec).image,
       desiredState: 'running',
-      template: svc.spec,
+      template: a.template ?? svc.spec,
+      ...(a.revision !== undefined && a.revision > 0 ? { revision: a.revision } : {}),
     },
     status: {
       state: node === '' ? 'pending' : 'assigned',
