@@ -14,6 +14,7 @@
  *   txn(ops)          not over the API (BadRequestError); apply() is the batch write
  *   logs(target, q)   GET    /api/v1/{tasks|services}/{name}/logs   (JSON line frames)
  *   exec(task, req)   POST   /api/v1/tasks/{name}/exec               (JSON line frames)
+ *   rolloutAction     POST   /api/v1/services/{name}/rollout?namespace=  {action, toRevision?}
  */
 import { BadRequestError, NotFoundError } from '../api/errors.js';
 import { PLURAL } from '../api/kind-names.js';
@@ -23,6 +24,8 @@ import { loadClientConfig, type ClientConfig } from './config.js';
 import { HttpsTransport, type TransportOptions } from './transport.js';
 import { RemoteWatch, type RemoteWatchOptions } from './watch.js';
 import type { ExecRequest, LogFrame, LogQuery } from '../api/frames.js';
+import type { Service } from '../api/kinds.js';
+import type { RolloutActionRequest } from '../api/rollout-actions.js';
 import { execInTask, streamLogs, type ExecOutcome, type ExecSinks, type LogTarget } from './streams.js';
 
 /** What apply did to one object (the server's answer). */
@@ -151,6 +154,16 @@ export class ApiClient implements Store {
   /** `flotilla exec`: runs a command in a running task, output to the sinks; resolves with its exit code. */
   exec(task: { name: string; namespace?: string }, req: ExecRequest, sinks: ExecSinks, signal?: AbortSignal): Promise<ExecOutcome> {
     return execInTask(this.transport, task, req, sinks, signal);
+  }
+
+  /**
+   * `flotilla rollout pause|resume|promote|undo|restart`: the server applies the action to the
+   * service as stored and answers with the written Service (409 when the rollout's state does
+   * not allow it).
+   */
+  rolloutAction(service: { name: string; namespace?: string }, req: RolloutActionRequest): Promise<Service> {
+    const key: ObjectKey = { kind: 'Service', namespace: service.namespace ?? '', name: service.name };
+    return this.transport.json('POST', `${item(key)}/rollout?${nsQuery('Service', service.namespace)}`, req);
   }
 
   /** The server's version (no credential needed). */

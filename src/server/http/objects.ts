@@ -138,7 +138,7 @@ export async function deleteObject(ctx: ApiContext, r: ApiRequest): Promise<void
  * read revision as the store's expected revision. Without a caller revision, a write that
  * loses the race is retried on a fresh read (the caller asked for an unconditional write).
  */
-async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: number | undefined, op: 'update' | 'status', change: (cur: ApiObject) => ApiObject): Promise<ApiObject> {
+export async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: number | undefined, op: 'update' | 'status', change: (cur: ApiObject) => ApiObject): Promise<ApiObject> {
   const key = keyFor(r);
   for (let attempt = 0; ; attempt++) {
     const stored = await ctx.store.get(key);

@@ -4,6 +4,7 @@
  *
  *   request -> public? (/healthz /readyz /leaderz /version) -> answer
  *           -> authenticate (401) -> route (404/405) -> handler (authorize, validate, store)
+ *              (/api/v1/services/{name}/rollout: user rollout actions, http/rollout.ts)
  *           -> JSON answer | JSON error {code, status, message, issues?}
  */
 import https from 'node:https';
@@ -18,6 +19,7 @@ import { applyObjects } from './apply.js';
 import type { ApiContext, ApiRequest } from './context.js';
 import { createObject, deleteObject, getObject, listObjects, updateObject, updateStatus } from './objects.js';
 import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
+import { serveRolloutAction } from './rollout.js';
 import { serveWatch } from './watch.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
@@ -115,6 +117,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
+  if (rest.length === 3 && rest[2] === 'rollout') return methodIs(method, 'POST', () => serveRolloutAction(ctx, { req, res, url, identity, kind, name: rest[1] }));
   const shape = rest.length === 1 ? 'collection' : rest.length === 2 ? 'item' : rest.length === 3 && rest[2] === 'status' ? 'status' : undefined;
   if (shape === undefined) throw new NotFoundError(`no route for ${url.pathname}`);
   const handler = ROUTES[shape][method];
