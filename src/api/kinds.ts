@@ -169,6 +169,8 @@ export interface RolloutStatus {
   since: string;
   /** RFC 3339: only failures of new tasks after this time count (reset by `rollout resume`). */
   failuresSince: string;
+  /** Rolling with delaySeconds: RFC 3339 time the current batch became healthy. */
+  batchReadyAt?: string;
   /** Paused by `rollout pause` (not by a failure or a step). */
   userPaused?: boolean;
   /** Blue-green: RFC 3339 time after which the previous revision is scaled down. */

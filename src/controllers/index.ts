@@ -13,6 +13,7 @@ import { createNodeSubnetController } from './network/controller.js';
 import { createNodeController } from './node/controller.js';
 import { createSchedulerController } from './placement/controller.js';
 import type { SchedulerOptions } from '../scheduler/index.js';
+import { createRolloutController } from './rollout/controller.js';
 import { createServiceController, createTaskReaper } from './service/controller.js';
 import type { TaskIdentitySource } from './service/tasks.js';
 
@@ -53,6 +54,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
   const endpoints = createEndpointsControllers({ ...deps, serviceCidr: opts.serviceCidr });
   const controllers: Controller[] = [
     createServiceController(deps),
+    createRolloutController(deps),
     createTaskReaper(deps),
     createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs }),
     createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
