@@ -36,6 +36,14 @@ export const API_VERSION = 'flotilla/v1';
 /** Kinds whose spec is not modelled yet: any mapping is accepted (metadata is still checked). */
 const OPEN_SPEC = z.record(z.unknown());
 
+/**
+ * Kinds that nothing acts on yet: refused, so that nobody believes a policy or a grant protects
+ * them (CONTRACT.md: a field the API accepts must do what it says).
+ */
+const notSupportedYet = (kind: string): z.ZodTypeAny => z.unknown().superRefine((_v, ctx) => {
+  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a kind that is enforced: ${kind} is not supported yet` });
+});
+
 /** The spec schema of each kind (input as users write it, output with defaults applied). */
 export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Service: serviceSpecSchema,
@@ -44,10 +52,10 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Secret: secretSpecSchema,
   Config: configSpecSchema,
   Event: eventSpecSchema,
-  Volume: OPEN_SPEC,
-  NetworkPolicy: OPEN_SPEC,
-  Role: OPEN_SPEC,
-  Grant: OPEN_SPEC,
+  Volume: notSupportedYet('Volume'),
+  NetworkPolicy: notSupportedYet('NetworkPolicy'),
+  Role: notSupportedYet('Role'),
+  Grant: notSupportedYet('Grant'),
   Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,

@@ -132,7 +132,7 @@ const update = z.object({
   steps: z.array(canaryStep).optional(),
 }).strict().superRefine((u, ctx) => {
   if (u.steps === undefined) return;
-  if (u.strategy !== 'canary') {
+  if (u.strategy !== 'canary' && u.steps.length > 0) {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps'], message: `no steps with strategy ${u.strategy} (steps are for strategy: canary)` });
     return;
   }
@@ -183,6 +183,9 @@ export const serviceSpecSchema = z.object({
   stopGracePeriodSeconds: int(0).default(10),
   restartedAt: z.string().datetime({ message: 'an RFC 3339 time (set by flotilla rollout restart)' }).optional(),
 }).strict().superRefine((s, ctx) => {
+  s.mounts.forEach((m, i) => {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mounts', i], message: `no mounts: ${m.type} mounts are not supported yet` });
+  });
   if (s.mode === 'global' && s.update.strategy !== 'rolling') {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['update', 'strategy'], message: `rolling (strategy ${s.update.strategy} is not supported yet for mode: global)` });
   }
