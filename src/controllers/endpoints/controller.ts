@@ -2,13 +2,15 @@
  * Two small loops of the endpoints area, started by startControllers:
  *
  * - `vip` (key `Service/<ns>/<name>`): gives each Service a stable virtual IP out of the service
- *   CIDR in `status.vip` (planVips decides; one worker, plus the addresses this loop wrote and
- *   the cache may not show yet, so two services never get the same address).
+ *   CIDR in `status.vip`, and each blue-green Service a second one in `status.previewVip`
+ *   (vipChangeOf decides; one worker, plus the addresses this loop wrote and the cache may not
+ *   show yet, so two services never get the same address). A service that stops being
+ *   blue-green gives its previewVip back.
  * - `ingress-backends` (key `Ingress/<ns>/<name>`): an Ingress whose backend service does not
  *   exist is accepted by the API; this loop says so with one Warning Event per missing service
  *   (the proxy answers 503 for it until the service exists).
  */
-import type { Service } from '../../api/kinds.js';
+import type { Service, ServiceStatus } from '../../api/kinds.js';
 import { AlreadyExistsError, NotFoundError } from '../../api/errors.js';
 import { keyOf, keyString, type ApiObject } from '../../api/object.js';
 import type { IngressSpec } from '../../api/validate/ingress.js';
@@ -17,7 +19,8 @@ import type { Clock } from '../framework/clock.js';
 import { Controller } from '../framework/controller.js';
 import { Informer } from '../framework/informer.js';
 import type { ClusterInformers } from '../informers.js';
-import { DEFAULT_SERVICE_CIDR, parseCidr4, planVips, type Cidr4 } from './vip.js';
+import { previewedName } from './endpoints.js';
+import { DEFAULT_SERVICE_CIDR, parseCidr4, previewHolderKey, vipChangeOf, type Cidr4, type ServiceVipChange, type ServiceVips } from './vip.js';
 
 /** An Ingress as stored. */
 export type IngressObject = ApiObject<IngressSpec> & { kind: 'Ingress' };
@@ -45,45 +48,68 @@ export function createEndpointsControllers(deps: EndpointsControllerDeps): Endpo
   return { controllers: [vipController(deps, cidr), ingressBackendsController(deps, ingresses)], ingresses };
 }
 
+/** True when the service should have a preview address (spec.update.strategy blue-green). */
+export function wantsPreviewVip(s: Service): boolean {
+  return s.spec.update?.strategy === 'blue-green';
+}
+
+/** True when the vip loop has something to do for the service: an address to give or to release. */
+function needsVipWork(s: Service): boolean {
+  return s.status?.vip === undefined || wantsPreviewVip(s) !== (s.status?.previewVip !== undefined);
+}
+
+/** The status with the change applied (the rest of the current status spread as is). */
+function withVips(status: ServiceStatus | undefined, change: ServiceVipChange): ServiceStatus {
+  const { previewVip, ...rest } = status ?? {};
+  const keptPreview = change.releasePreview ? undefined : change.previewVip ?? previewVip;
+  const vip = change.vip ?? rest.vip;
+  return { ...rest, ...(vip !== undefined ? { vip } : {}), ...(keptPreview !== undefined ? { previewVip: keptPreview } : {}) };
+}
+
 function vipController(deps: EndpointsControllerDeps, cidr: Cidr4): Controller {
   const services = deps.informers.services;
-  /** VIPs this loop wrote, until the cache shows them (key -> vip). */
+  /** Addresses this loop wrote, until the cache shows them (key or previewHolderKey(key) -> address). */
   const written = new Map<string, string>();
+  const subjectOf = (s: Service): ServiceVips => {
+    const key = keyString(keyOf(s));
+    const vip = s.status?.vip ?? written.get(key);
+    const previewVip = s.status?.previewVip ?? written.get(previewHolderKey(key));
+    return { key, created: s.metadata.creationTimestamp, wantsPreview: wantsPreviewVip(s), ...(vip !== undefined ? { vip } : {}), ...(previewVip !== undefined ? { previewVip } : {}) };
+  };
   const sync = async (key: string): Promise<void> => {
     const svc = services.get(key);
+    const pkey = previewHolderKey(key);
     if (svc === undefined) {
       written.delete(key);
+      written.delete(pkey);
       return;
     }
-    const holders = services.list().map((s) => {
-      const k = keyString(keyOf(s));
-      const vip = s.status?.vip ?? written.get(k);
-      return { key: k, created: s.metadata.creationTimestamp, ...(vip !== undefined ? { vip } : {}) };
-    });
-    const plan = planVips(holders, cidr);
-    if (plan.exhausted.includes(key)) {
-      deps.log(`vip: ${key}: the service CIDR ${deps.serviceCidr ?? DEFAULT_SERVICE_CIDR} has no free address`);
-      return;
+    if (svc.status?.vip !== undefined) written.delete(key);
+    if (svc.status?.previewVip !== undefined || !wantsPreviewVip(svc)) written.delete(pkey);
+    const change = vipChangeOf(key, services.list().map(subjectOf), cidr);
+    for (const what of change?.exhausted ?? []) {
+      deps.log(`vip: ${key}: the service CIDR ${deps.serviceCidr ?? DEFAULT_SERVICE_CIDR} has no free address for ${what}`);
     }
-    const vip = plan.assign.get(key);
-    if (vip === undefined) {
-      if (svc.status?.vip !== undefined) written.delete(key);
-      return;
-    }
-    const next: Service = { ...svc, status: { ...(svc.status ?? {}), vip } };
-    await deps.store.update(next, svc.metadata.revision);
-    written.set(key, vip);
-    deps.log(`vip: ${key} -> ${vip}`);
+    if (change === undefined || (change.vip === undefined && change.previewVip === undefined && !change.releasePreview)) return;
+    // Other loops write this status too: the current status spread, the read revision expected (a conflict requeues).
+    await deps.store.update({ ...svc, status: withVips(svc.status, change) }, svc.metadata.revision);
+    if (change.vip !== undefined) written.set(key, change.vip);
+    if (change.previewVip !== undefined) written.set(pkey, change.previewVip);
+    deps.log(`vip: ${key}${change.vip !== undefined ? ` vip ${change.vip}` : ''}${change.previewVip !== undefined ? ` previewVip ${change.previewVip}` : ''}${change.releasePreview ? ' previewVip released' : ''}`);
   };
   const c = new Controller({ name: 'vip', sync, workers: 1, clock: deps.clock, log: deps.log });
   const enqueue = (s: Service): void => c.enqueue(keyString(keyOf(s)));
+  // An address came free: services still waiting for one look again.
+  const enqueueWaiting = (): void => { for (const other of services.list()) if (needsVipWork(other)) enqueue(other); };
   c.onStop(services.addHandler({
     onAdd: enqueue,
-    onUpdate: (_o, s) => { if (s.status?.vip === undefined) enqueue(s); },
+    onUpdate: (o, s) => {
+      if (needsVipWork(s)) enqueue(s);
+      if (o.status?.previewVip !== undefined && s.status?.previewVip === undefined) enqueueWaiting();
+    },
     onDelete: (s) => {
       enqueue(s);
-      // A deleted service may have held an address another service wanted: look again.
-      for (const other of services.list()) if (other.status?.vip === undefined) enqueue(other);
+      enqueueWaiting();
     },
   }));
   return c;
@@ -97,7 +123,7 @@ function ingressBackendsController(deps: EndpointsControllerDeps, ingresses: Inf
     const ns = ing.metadata.namespace;
     const wanted = new Set(ing.spec.rules.flatMap((r) => r.paths.map((p) => p.backend.service)));
     for (const name of wanted) {
-      if (services.get(keyString({ kind: 'Service', namespace: ns, name })) !== undefined) continue;
+      if (backendExists(services, ns, name)) continue;
       await warnMissing(deps, ing, name);
     }
   };
@@ -109,6 +135,14 @@ function ingressBackendsController(deps: EndpointsControllerDeps, ingresses: Inf
   };
   c.onStop(services.addHandler({ onDelete: serviceGone }));
   return c;
+}
+
+/** True when `name` is a service of `ns`, or the `NAME-preview` of a blue-green one there (the endpoints view serves both). */
+function backendExists(services: Informer<Service>, ns: string, name: string): boolean {
+  if (services.get(keyString({ kind: 'Service', namespace: ns, name })) !== undefined) return true;
+  const base = previewedName(name);
+  const svc = base === undefined ? undefined : services.get(keyString({ kind: 'Service', namespace: ns, name: base }));
+  return svc !== undefined && (wantsPreviewVip(svc) || svc.status?.previewVip !== undefined);
 }
 
 /** One Warning Event per (ingress, missing service, ingress generation): created once, never repeated in a loop. */

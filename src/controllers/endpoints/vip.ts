@@ -1,7 +1,9 @@
 /**
  * Service virtual IPs, decided purely (STYLE.md 5): every Service gets one address out of the
  * service CIDR, kept for its whole life (clients and DNS caches hold it), released when the
- * Service is deleted (the address is simply no longer in use by any stored Service).
+ * Service is deleted (the address is simply no longer in use by any stored Service). A
+ * blue-green Service gets a second one, `previewVip` (its `NAME-preview`), from the same range
+ * and unique against every vip and previewVip, kept while it stays blue-green.
  */
 
 /** The default service CIDR (as Kubernetes' 10.96.0.0/12, a /16 here). */
@@ -87,4 +89,64 @@ export function planVips(holders: readonly VipHolder[], cidr: Cidr4): VipPlan {
     plan.assign.set(key, ipToString(next));
   }
   return plan;
+}
+
+/** The holder key of a service's preview address (beside the service's own key). */
+export function previewHolderKey(key: string): string {
+  return `${key}#preview`;
+}
+
+/** One Service as the vip loop sees it: its addresses (stored or just written) and whether it wants a preview. */
+export interface ServiceVips {
+  key: string;
+  created: string;
+  vip?: string;
+  previewVip?: string;
+  /** spec.update.strategy is blue-green. */
+  wantsPreview: boolean;
+}
+
+/** What to write for one service; undefined fields stay as they are. */
+export interface ServiceVipChange {
+  vip?: string;
+  previewVip?: string;
+  /** Drop status.previewVip (the service is no longer blue-green). */
+  releasePreview: boolean;
+  /** Which address the range had none left for. */
+  exhausted: Array<'vip' | 'previewVip'>;
+}
+
+/**
+ * The holders of the whole range: every service's vip, and a preview holder for a service that
+ * wants one or still holds one (an address being released counts as used until it is gone).
+ */
+export function holdersOf(services: readonly ServiceVips[]): VipHolder[] {
+  const out: VipHolder[] = [];
+  for (const s of services) {
+    out.push({ key: s.key, created: s.created, ...(s.vip !== undefined ? { vip: s.vip } : {}) });
+    if (s.wantsPreview || s.previewVip !== undefined) {
+      out.push({ key: previewHolderKey(s.key), created: s.created, ...(s.previewVip !== undefined ? { vip: s.previewVip } : {}) });
+    }
+  }
+  return out;
+}
+
+/** The change of service `key` among `services` (planVips over holdersOf); undefined: nothing to write. */
+export function vipChangeOf(key: string, services: readonly ServiceVips[], cidr: Cidr4): ServiceVipChange | undefined {
+  const self = services.find((s) => s.key === key);
+  if (self === undefined) return undefined;
+  const plan = planVips(holdersOf(services), cidr);
+  const change: ServiceVipChange = { releasePreview: false, exhausted: [] };
+  const vip = plan.assign.get(key);
+  if (vip !== undefined) change.vip = vip;
+  if (plan.exhausted.includes(key)) change.exhausted.push('vip');
+  const pkey = previewHolderKey(key);
+  if (!self.wantsPreview) change.releasePreview = self.previewVip !== undefined;
+  else {
+    const preview = plan.assign.get(pkey);
+    if (preview !== undefined) change.previewVip = preview;
+    if (plan.exhausted.includes(pkey)) change.exhausted.push('previewVip');
+  }
+  const writes = change.vip !== undefined || change.previewVip !== undefined || change.releasePreview;
+  return writes || change.exhausted.length > 0 ? change : undefined;
 }
