@@ -15,6 +15,7 @@ import { registerLaterCommands } from './commands/later.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNode } from './commands/node.js';
 import { registerProcessCommands } from './commands/process.js';
+import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
 
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDescribe(program, ctx);
   registerDelete(program, ctx);
   registerScale(program, ctx);
+  registerRollout(program, ctx);
   registerLogs(program, ctx);
   registerExec(program, ctx);
   registerNode(program, ctx);

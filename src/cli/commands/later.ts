@@ -3,7 +3,7 @@
  * that help and usage errors are right already. Each one fails with "not implemented yet"
  * (exit 2) from this one place until its issue fills it in.
  */
-import { Argument, type Command } from 'commander';
+import type { Command } from 'commander';
 import { collect } from '../args.js';
 import type { CliContext } from '../context.js';
 import { NotImplementedError } from '../errors.js';
@@ -12,17 +12,8 @@ function notYet(what: string): () => Promise<void> {
   return () => Promise.reject(new NotImplementedError(what));
 }
 
-/** Registers rollout and secret. */
+/** Registers secret. */
 export function registerLaterCommands(program: Command, _ctx: CliContext): void {
-  program
-    .command('rollout')
-    .description('watch or steer a service rollout')
-    .addArgument(new Argument('<action>', 'what to do').choices(['status', 'undo', 'pause', 'resume', 'promote']))
-    .argument('<kind>', 'service')
-    .argument('<name>', 'service name')
-    .option('-n, --namespace <ns>', 'namespace (default: default)')
-    .action(notYet('flotilla rollout'));
-
   const secret = program.command('secret').description('manage secrets');
   secret
     .command('create')
