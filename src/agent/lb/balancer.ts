@@ -45,13 +45,17 @@ export interface LoadBalancerOptions {
 /** Default device of the service CIDR route. */
 export const DEFAULT_SERVICE_DEVICE = 'lo';
 
-/** The balancer's input from the view: services with a VIP or a published port. */
+/**
+ * The balancer's input from the view: services (and `NAME-preview` entries, VIP = previewVip)
+ * with a VIP or a published port; a canary's weighted groups carried over.
+ */
 export function lbServices(view: Map<string, ServiceEndpoints>): LbService[] {
   const out: LbService[] = [];
   for (const [ref, s] of view) {
     const ports = s.ports.filter((p) => s.vip !== undefined || p.publish !== undefined);
     if (ports.length === 0) continue;
-    out.push({ ref, ...(s.vip !== undefined ? { vip: s.vip } : {}), ports, backends: s.endpoints.map((e) => e.ip) });
+    const groups = s.groups?.map((g) => ({ weight: g.weight, backends: g.endpoints.map((e) => e.ip) }));
+    out.push({ ref, ...(s.vip !== undefined ? { vip: s.vip } : {}), ports, backends: s.endpoints.map((e) => e.ip), ...(groups !== undefined ? { groups } : {}) });
   }
   return out;
 }

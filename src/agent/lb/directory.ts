@@ -6,7 +6,7 @@
  */
 import type { Service, Task } from '../../api/kinds.js';
 import { Informer } from '../../controllers/framework/informer.js';
-import { endpointsView, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
+import { buildEndpointsView, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
 
@@ -17,8 +17,9 @@ export class ServiceDirectory implements Disposable {
   private readonly listeners = new Set<() => void>();
   private cached: Map<string, ServiceEndpoints> | undefined;
   private stopping: Promise<void> | undefined;
+  private readonly reported = new Set<string>();
 
-  constructor(store: Store, log: (m: string) => void = () => undefined) {
+  constructor(store: Store, private readonly log: (m: string) => void = () => undefined) {
     this.services = new Informer<Service>({ store, kind: 'Service', log });
     this.tasks = new Informer<Task>({ store, kind: 'Task', log });
     const changed = (): void => {
@@ -35,9 +36,20 @@ export class ServiceDirectory implements Disposable {
     await Promise.all([this.services.start(), this.tasks.start()]);
   }
 
-  /** Every service with its VIP, ports and ready endpoints, keyed by `namespace/name`. */
+  /**
+   * Every service (and blue-green preview) with its VIP, ports and ready endpoints, keyed by
+   * `namespace/name`. Recomputed after a change; a preview name a real service holds is logged once.
+   */
   view(): Map<string, ServiceEndpoints> {
-    this.cached ??= endpointsView(this.services.list(), this.tasks.list());
+    if (this.cached === undefined) {
+      const built = buildEndpointsView(this.services.list(), this.tasks.list(), Date.now());
+      for (const ref of built.shadowed) {
+        if (!this.reported.has(ref)) this.log(`endpoints: service ${ref} exists: the preview of the blue-green service of that name is not reachable by name or VIP`);
+      }
+      this.reported.clear();
+      for (const ref of built.shadowed) this.reported.add(ref);
+      this.cached = built.view;
+    }
     return this.cached;
   }
 

@@ -9,6 +9,9 @@
  *
  *   prerouting/output (nat) ─► dispatch
  *     ip daddr . l4proto . dport  vmap @services   ─► svc-<id>: dnat to numgen inc mod N map {i: ip . port}
+ *                                                    weighted groups: svc-<id>: numgen random mod 100 vmap
+ *                                                      {0-19 : goto svc-<id>-g1, 20-99 : goto svc-<id>-g0}
+ *                                                      svc-<id>-g<i>: dnat to numgen inc mod N map {...}
  *     local daddr . l4proto . dport vmap @published ─► mesh-<id>: mark 0x4000, goto svc-<id>
  *   postrouting (nat): mark 0x4000 ─► masquerade (mesh: the reply must come back through this node)
  *                      dnat + saddr and daddr in this node's subnet (or: out by the task bridge) ─► masquerade (hairpin)
@@ -24,14 +27,24 @@ export interface LbPort {
   publish?: number;
 }
 
+/** One weighted group of a service's backends (a revision during a canary). */
+export interface LbGroup {
+  /** Percent of new connections (0..100). */
+  weight: number;
+  /** Addresses of its ready tasks; none: its share goes to the other groups. */
+  backends: string[];
+}
+
 /** One service: its VIP, ports and the addresses of its ready tasks. */
 export interface LbService {
   /** `namespace/name`. */
   ref: string;
   vip?: string;
   ports: LbPort[];
-  /** Addresses of ready tasks (any node). */
+  /** Addresses of ready tasks (any node); used when `groups` is absent. */
   backends: string[];
+  /** Weighted split (canary): chain `svc-<id>-g<i>` per group, picked by `numgen random mod 100`. */
+  groups?: LbGroup[];
 }
 
 /** Node facts the rules depend on. */
@@ -77,29 +90,104 @@ interface Collected {
   conflicts: string[];
 }
 
+/** A group that gets traffic: its index in LbService.groups (chain name), buckets of 100, backends. */
+export interface GroupShare {
+  index: number;
+  buckets: number;
+  backends: string[];
+}
+
+/**
+ * The shares of 100 buckets among the groups with backends (largest remainder, ties to the
+ * lower index); groups left with 0 buckets are dropped. All weights 0: equal shares.
+ */
+export function shares(groups: readonly LbGroup[]): GroupShare[] {
+  const ready = groups.map((g, index) => ({ index, weight: Math.max(0, g.weight), backends: [...new Set(g.backends)].sort() })).filter((g) => g.backends.length > 0);
+  const total = ready.reduce((a, g) => a + g.weight, 0);
+  const weighed = total > 0 ? ready : ready.map((g) => ({ ...g, weight: 1 }));
+  const sum = total > 0 ? total : ready.length;
+  const out = weighed.map((g) => ({ index: g.index, exact: (g.weight * 100) / sum, buckets: Math.floor((g.weight * 100) / sum), backends: g.backends }));
+  let left = 100 - out.reduce((a, g) => a + g.buckets, 0);
+  for (const g of [...out].sort((a, b) => (b.exact - b.buckets) - (a.exact - a.buckets) || a.index - b.index)) {
+    if (left <= 0) break;
+    g.buckets++;
+    left--;
+  }
+  return out.filter((g) => g.buckets > 0).map(({ index, buckets, backends }) => ({ index, buckets, backends }));
+}
+
+/** The groups that share a service's traffic: its groups, or one group of all its backends. */
+function sharesOf(s: LbService): GroupShare[] {
+  return shares(s.groups ?? [{ weight: 100, backends: s.backends }]);
+}
+
+function dnatLine(protocol: string, backends: string[], targetPort: number): string {
+  const map = backends.map((ip, i) => `${i} : ${ip} . ${targetPort}`).join(', ');
+  return `meta l4proto ${protocol} dnat ip to numgen inc mod ${backends.length} map { ${map} }`;
+}
+
+/**
+ * Chains of one service port: one group, `svc-<id>` round-robins over it (as without groups);
+ * several, `svc-<id>` picks one by `numgen random mod 100` over ranges (the last group lowest:
+ * a canary of weight w owns 0..w-1) and `svc-<id>-g<i>` round-robins over group i.
+ */
+function serviceChains(id: string, comment: string, p: LbPort, parts: GroupShare[]): string[] {
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only !== undefined) return chain(`svc-${id}`, [comment, dnatLine(p.protocol, only.backends, p.targetPort)]);
+  let from = 0;
+  const ranges: string[] = [];
+  for (const g of [...parts].reverse()) {
+    ranges.push(`${from}-${from + g.buckets - 1} : goto svc-${id}-g${g.index}`);
+    from += g.buckets;
+  }
+  const out = chain(`svc-${id}`, [comment, `numgen random mod 100 vmap { ${ranges.join(', ')} }`]);
+  for (const g of parts) out.push(...chain(`svc-${id}-g${g.index}`, [`# group ${g.index}: ${g.buckets}%`, dnatLine(p.protocol, g.backends, p.targetPort)]));
+  return out;
+}
+
+/** The published port of `p`, unless an earlier service holds it (then the clash is recorded). */
+function claimPublish(c: Collected, publishedBy: Map<string, string>, ref: string, p: LbPort): number | undefined {
+  if (p.publish === undefined) return undefined;
+  const holder = publishedBy.get(`${p.protocol}/${p.publish}`);
+  if (holder !== undefined) {
+    c.conflicts.push(`${p.protocol} port ${p.publish}: published by ${holder} and ${ref}; ${ref} is not published`);
+    return undefined;
+  }
+  publishedBy.set(`${p.protocol}/${p.publish}`, ref);
+  return p.publish;
+}
+
+/** The VIP of `s` for port `p`, unless an earlier service holds the same VIP and port (then the clash is recorded). */
+function claimVip(c: Collected, vipBy: Map<string, string>, s: LbService, p: LbPort): string | undefined {
+  if (s.vip === undefined) return undefined;
+  const k = `${s.vip} . ${p.protocol} . ${p.port}`;
+  const holder = vipBy.get(k);
+  if (holder !== undefined) {
+    c.conflicts.push(`${k}: VIP of ${holder} and ${s.ref}; ${s.ref} is not served there`);
+    return undefined;
+  }
+  vipBy.set(k, s.ref);
+  return s.vip;
+}
+
 function collect(services: readonly LbService[], mark: string): Collected {
   const c: Collected = { services: [], published: [], noEndpoints: [], noEndpointsPublished: [], chains: [], conflicts: [] };
   const publishedBy = new Map<string, string>();
+  const vipBy = new Map<string, string>();
   for (const s of [...services].sort((a, b) => a.ref.localeCompare(b.ref))) {
-    const backends = [...new Set(s.backends)].sort();
+    const parts = sharesOf(s);
     for (const p of s.ports) {
       const id = chainId(s.ref, p);
-      let publish = p.publish;
-      if (publish !== undefined) {
-        const holder = publishedBy.get(`${p.protocol}/${publish}`);
-        if (holder !== undefined) {
-          c.conflicts.push(`${p.protocol} port ${publish}: published by ${holder} and ${s.ref}; ${s.ref} is not published`);
-          publish = undefined;
-        } else publishedBy.set(`${p.protocol}/${publish}`, s.ref);
-      }
-      if (backends.length === 0) {
-        if (s.vip !== undefined) c.noEndpoints.push(`${s.vip} . ${p.protocol} . ${p.port}`);
+      const publish = claimPublish(c, publishedBy, s.ref, p);
+      const vip = claimVip(c, vipBy, s, p);
+      if (parts.length === 0) {
+        if (vip !== undefined) c.noEndpoints.push(`${vip} . ${p.protocol} . ${p.port}`);
         if (publish !== undefined) c.noEndpointsPublished.push(`${p.protocol} . ${publish}`);
         continue;
       }
-      const map = backends.map((ip, i) => `${i} : ${ip} . ${p.targetPort}`).join(', ');
-      c.chains.push(...chain(`svc-${id}`, [`# ${s.ref} ${p.protocol}/${p.port} -> ${p.targetPort}`, `meta l4proto ${p.protocol} dnat ip to numgen inc mod ${backends.length} map { ${map} }`]));
-      if (s.vip !== undefined) c.services.push(`${s.vip} . ${p.protocol} . ${p.port} : goto svc-${id}`);
+      if (vip === undefined && publish === undefined) continue;
+      c.chains.push(...serviceChains(id, `# ${s.ref} ${p.protocol}/${p.port} -> ${p.targetPort}`, p, parts));
+      if (vip !== undefined) c.services.push(`${vip} . ${p.protocol} . ${p.port} : goto svc-${id}`);
       if (publish !== undefined) {
         c.published.push(`${p.protocol} . ${publish} : goto mesh-${id}`);
         c.chains.push(...chain(`mesh-${id}`, [`meta mark set meta mark or ${mark}`, `goto svc-${id}`]));
