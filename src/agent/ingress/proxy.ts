@@ -6,6 +6,7 @@
  *   client ─► http(s) server ─► matchRoute(host, path) ─ none ─► 404
  *                                 │ WeightedPicker over backends with ready tasks
  *                                 ├─ none ready ─► 503 (service missing / no ready task)
+ *                                 │ canary backend: GroupPicker (weight) ─► its group's tasks
  *                                 └─► round-robin task of that backend ─► forward ─► 502/504 on failure
  *   Ingress / Secret informers ─► rebuild route table and TLS contexts (on change)
  */
@@ -15,13 +16,13 @@ import https from 'node:https';
 import type { SecretSpec } from '../../api/kinds.js';
 import type { ApiObject } from '../../api/object.js';
 import type { IngressSpec } from '../../api/validate/ingress.js';
-import { serviceRef, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
+import { serviceRef, type Endpoint, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
 import { Informer } from '../../controllers/framework/informer.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
 import type { EndpointsSource } from '../lb/balancer.js';
 import { forward, sendError, type ForwardTarget } from './forward.js';
-import { buildRouteTable, matchRoute, WeightedPicker, type IngressSource, type Route, type RouteBackend, type RouteTable } from './routes.js';
+import { buildRouteTable, GroupPicker, matchRoute, WeightedPicker, type IngressSource, type Route, type RouteBackend, type RouteTable } from './routes.js';
 import { buildTlsContexts, contextFor, type TlsContexts } from './tls.js';
 
 /** How an IngressProxy is set up. */
@@ -41,8 +42,8 @@ export interface IngressProxyOptions {
   log?: (msg: string) => void;
 }
 
-/** Where a backend leads right now. */
-type Resolved = { targets: ForwardTarget[] } | { why: string };
+/** Where a backend leads right now: a service with ready tasks and the port, or why not. */
+type Resolved = { svc: ServiceEndpoints; targetPort: number } | { why: string };
 
 /** See the file comment. */
 export class IngressProxy implements Disposable {
@@ -52,6 +53,8 @@ export class IngressProxy implements Disposable {
   private readonly servers: http.Server[] = [];
   private table: RouteTable = buildRouteTable([]);
   private pickers = new Map<Route, WeightedPicker<RouteBackend>>();
+  /** Canary group pickers, per route and backend service. */
+  private groupPickers = new Map<Route, Map<string, GroupPicker>>();
   private tlsContexts: TlsContexts = { byHost: new Map(), problems: [] };
   private readonly turn = new Map<string, number>();
   private readonly log: (msg: string) => void;
@@ -109,6 +112,7 @@ export class IngressProxy implements Disposable {
     const sources: IngressSource[] = this.ingresses.list().map((i) => ({ namespace: i.metadata.namespace, name: i.metadata.name, spec: i.spec }));
     this.table = buildRouteTable(sources);
     this.pickers = new Map();
+    this.groupPickers = new Map();
     const secretOf = (ns: string, name: string): SecretSpec | undefined => this.secrets.get(`Secret/${ns}/${name}`)?.spec;
     const next = buildTlsContexts(sources, secretOf);
     for (const p of next.problems) if (!this.tlsContexts.problems.includes(p)) this.log(`ingress: tls: ${p}`);
@@ -128,7 +132,22 @@ export class IngressProxy implements Disposable {
     const port = svc.ports.find((p) => (typeof b.port === 'number' ? p.port === b.port : p.name === b.port));
     if (port === undefined) return { why: `service ${ref} has no port ${b.port}` };
     if (svc.endpoints.length === 0) return { why: `service ${ref} has no ready task` };
-    return { targets: svc.endpoints.map((e) => ({ ip: e.ip, port: port.targetPort, label: `task ${e.task} (service ${ref})` })) };
+    return { svc, targetPort: port.targetPort };
+  }
+
+  /** The task for one request to `chosen`: its canary group by weight (per route and service), then round-robin in it. */
+  private target(route: Route, chosen: RouteBackend, r: { svc: ServiceEndpoints; targetPort: number }): ForwardTarget {
+    const ref = serviceRef(chosen.namespace, chosen.service);
+    let perRoute = this.groupPickers.get(route);
+    if (perRoute === undefined) this.groupPickers.set(route, (perRoute = new Map()));
+    let gp = perRoute.get(ref);
+    if (gp === undefined) perRoute.set(ref, (gp = new GroupPicker()));
+    const { revision, endpoints } = gp.pick(r.svc);
+    const k = `${ref}/${chosen.port}${revision !== undefined ? `#${revision}` : ''}`;
+    const n = this.turn.get(k) ?? 0;
+    this.turn.set(k, n + 1);
+    const e = endpoints[n % endpoints.length] as Endpoint;
+    return { ip: e.ip, port: r.targetPort, label: `task ${e.task} (service ${ref})` };
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, proto: 'http' | 'https'): void {
@@ -142,16 +161,13 @@ export class IngressProxy implements Disposable {
     if (picker === undefined) this.pickers.set(route, (picker = new WeightedPicker(route.backends)));
     const view = this.opts.source.view();
     const resolved = new Map<RouteBackend, Resolved>(route.backends.map((b) => [b, this.resolve(b, view)]));
-    const chosen = picker.pick((b) => 'targets' in (resolved.get(b) as Resolved));
+    const chosen = picker.pick((b) => 'svc' in (resolved.get(b) as Resolved));
     if (chosen === undefined) {
       const why = [...new Set([...resolved.values()].map((r) => ('why' in r ? r.why : '')))].filter(Boolean).join('; ');
       sendError(res, 503, `503 service unavailable: ${route.host ?? '*'}${route.path} (ingress ${route.ingresses.join(', ')}): ${why || 'no backend with weight > 0'}`);
       return;
     }
-    const targets = (resolved.get(chosen) as { targets: ForwardTarget[] }).targets;
-    const k = `${chosen.namespace}/${chosen.service}/${chosen.port}`;
-    const n = this.turn.get(k) ?? 0;
-    this.turn.set(k, n + 1);
-    void forward(req, res, targets[n % targets.length] as ForwardTarget, proto, this.agent, this.opts.backendTimeoutMs ?? 60_000);
+    const target = this.target(route, chosen, resolved.get(chosen) as { svc: ServiceEndpoints; targetPort: number });
+    void forward(req, res, target, proto, this.agent, this.opts.backendTimeoutMs ?? 60_000);
   }
 }

@@ -3,12 +3,17 @@
  * and path in, the matching route out; a route's weighted backends picked by smooth weighted
  * round-robin (nginx's algorithm: exact shares, evenly interleaved, no randomness to test).
  *
+ * A backend service in a canary has weighted groups of endpoints (one per revision): a
+ * GroupPicker per route and service picks the group the same way, then the proxy takes the
+ * next ready task of that group.
+ *
  * Matching order: exact host, then wildcard host (`*.example.com` covers one more label), then
  * rules without a host; within a host, the longest path prefix that matches whole path
  * segments (`/api` matches `/api` and `/api/x`, not `/apix`). Same host + same path in several
  * entries or Ingresses = one route with several weighted backends.
  */
 import type { IngressSpec } from '../../api/validate/ingress.js';
+import { servingGroups, type Endpoint, type EndpointGroup, type ServiceEndpoints } from '../../controllers/endpoints/endpoints.js';
 
 /** One backend of a route: a service port in a namespace, and its weight. */
 export interface RouteBackend {
@@ -127,5 +132,30 @@ export class WeightedPicker<T extends { weight: number }> {
     if (best < 0) return undefined;
     this.current[best] = (this.current[best] as number) - total;
     return this.items[best];
+  }
+}
+
+/**
+ * Picks the group of a backend service's endpoints for one request (route + service): smooth
+ * weighted round-robin over the groups with ready tasks (servingGroups: an empty group gives its
+ * share to the others). The picker's state starts over when the groups or weights change.
+ */
+export class GroupPicker {
+  private signature = '';
+  private picker: WeightedPicker<Pick<EndpointGroup, 'revision' | 'weight'>> | undefined;
+
+  /** The endpoints to use (the picked group's, or all of the service's when it is not split) and the group's revision. */
+  pick(e: Pick<ServiceEndpoints, 'endpoints' | 'groups'>): { revision?: number; endpoints: Endpoint[] } {
+    const groups = servingGroups(e);
+    if (e.groups === undefined) return { endpoints: e.endpoints };
+    if (groups.length <= 1) return groups[0] ?? { endpoints: e.endpoints };
+    const signature = groups.map((g) => `${g.revision}:${g.weight}`).join(',');
+    if (signature !== this.signature || this.picker === undefined) {
+      this.signature = signature;
+      this.picker = new WeightedPicker(groups.map((g) => ({ revision: g.revision, weight: g.weight })));
+    }
+    // The picker holds revisions and weights only: the endpoints are today's.
+    const picked = this.picker.pick();
+    return groups.find((g) => g.revision === picked?.revision) ?? { endpoints: e.endpoints };
   }
 }

@@ -22,8 +22,12 @@ class FakeSource implements EndpointsSource {
   readonly services = new Map<string, ServiceEndpoints>();
   view(): Map<string, ServiceEndpoints> { return this.services; }
   onChange(): () => void { return () => undefined; }
-  set(name: string, port: number, ips: string[]): void {
-    this.services.set(`default/${name}`, { namespace: 'default', name, uid: name, ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'tcp' }], endpoints: ips.map((ip, i) => ({ task: `${name}-${i}`, node: 'n1', ip })) });
+  set(name: string, port: number, ips: string[], groups?: Array<{ revision: number; weight: number; ips: string[] }>): void {
+    const ep = (ip: string): { task: string; node: string; ip: string } => ({ task: `${name}-${ips.indexOf(ip)}`, node: 'n1', ip });
+    this.services.set(`default/${name}`, {
+      namespace: 'default', name, uid: name, ports: [{ name: 'http', port: 80, targetPort: port, protocol: 'tcp' }], endpoints: ips.map(ep),
+      ...(groups !== undefined ? { groups: groups.map((g) => ({ revision: g.revision, weight: g.weight, endpoints: g.ips.map(ep) })) } : {}),
+    });
   }
 }
 
@@ -75,12 +79,14 @@ describe('IngressProxy', { timeout: 60_000 }, () => {
     source.set('alpha', a, ['127.0.0.2', '127.0.0.3']);
     source.set('beta', b, ['127.0.0.4']);
     source.set('idle', 9, []);
+    source.set('canary', a, ['127.0.0.2', '127.0.0.3'], [{ revision: 1, weight: 75, ips: ['127.0.0.2'] }, { revision: 2, weight: 25, ips: ['127.0.0.3'] }]);
     await store.create({ kind: 'Secret', metadata: meta('Secret', 'tls-secure'), spec: { data: { 'tls.crt': readFileSync(path.join(dir, 'crt.pem')).toString('base64'), 'tls.key': readFileSync(path.join(dir, 'key.pem')).toString('base64') } } });
     await store.create({ kind: 'Ingress', metadata: meta('Ingress', 'web'), spec: {
       rules: [
         { host: 'alpha.test', paths: [{ path: '/', backend: { service: 'alpha', port: 80 }, weight: 100 }] },
         { host: 'beta.test', paths: [{ path: '/', backend: { service: 'beta', port: 'http' }, weight: 100 }] },
         { host: 'split.test', paths: [{ path: '/', backend: { service: 'alpha', port: 80 }, weight: 3 }, { path: '/', backend: { service: 'beta', port: 80 }, weight: 1 }] },
+        { host: 'canary.test', paths: [{ path: '/', backend: { service: 'canary', port: 80 }, weight: 100 }] },
         { host: 'idle.test', paths: [{ path: '/', backend: { service: 'idle', port: 80 }, weight: 100 }] },
         { host: 'missing.test', paths: [{ path: '/', backend: { service: 'nope', port: 80 }, weight: 100 }] },
         { host: 'secure.test', paths: [{ path: '/', backend: { service: 'beta', port: 80 }, weight: 100 }] },
@@ -125,6 +131,18 @@ describe('IngressProxy', { timeout: 60_000 }, () => {
       if (body.startsWith('a')) counts.alpha++; else counts.beta++;
     }
     assert.deepEqual(counts, { alpha: 30, beta: 10 });
+  });
+
+  it('a canary backend: groups by weight (exact shares), an empty group gives its share away', async () => {
+    const count = async (n: number): Promise<Record<string, number>> => {
+      const c: Record<string, number> = {};
+      for (let i = 0; i < n; i++) { const b = (await get(httpPort, 'canary.test', '/')).body; c[b] = (c[b] ?? 0) + 1; }
+      return c;
+    };
+    assert.deepEqual(await count(40), { a1: 30, a2: 10 });
+    const port = (source.services.get('default/alpha')?.ports[0]?.targetPort) as number;
+    source.set('canary', port, ['127.0.0.2'], [{ revision: 1, weight: 75, ips: ['127.0.0.2'] }, { revision: 2, weight: 25, ips: [] }]);
+    assert.deepEqual(await count(8), { a1: 8 });
   });
 
   it('answers 503 with a clear body when no task is ready or the service is missing, 404 without a rule', async () => {

@@ -1,7 +1,8 @@
-/** Ingress routing, pure: host and path matching, route merging, smooth weighted round-robin. */
+/** Ingress routing, pure: host and path matching, route merging, smooth weighted round-robin, canary groups. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildRouteTable, matchRoute, normalizeHost, pathMatches, WeightedPicker, type IngressSource } from '../../../src/agent/ingress/routes.js';
+import { buildRouteTable, GroupPicker, matchRoute, normalizeHost, pathMatches, WeightedPicker, type IngressSource } from '../../../src/agent/ingress/routes.js';
+import type { EndpointGroup } from '../../../src/controllers/endpoints/endpoints.js';
 import { ingressSpecSchema } from '../../../src/api/validate/ingress.js';
 
 function ing(name: string, spec: unknown, namespace = 'default'): IngressSource {
@@ -60,6 +61,22 @@ describe('ingress routes', () => {
     const p = new WeightedPicker([{ id: 'a', weight: 90 }, { id: 'b', weight: 10 }, { id: 'z', weight: 0 }]);
     for (let i = 0; i < 20; i++) assert.equal(p.pick((x) => x.id !== 'a')?.id, 'b');
     assert.equal(p.pick((x) => x.id === 'z'), undefined);
+  });
+
+  it('GroupPicker: exact weighted shares of the groups, then the tasks of the picked group', () => {
+    const ep = (ip: string): { task: string; node: string; ip: string } => ({ task: ip, node: 'n1', ip });
+    const groups = (w: number, stable: string[], canary: string[]): EndpointGroup[] => [{ revision: 1, weight: 100 - w, endpoints: stable.map(ep) }, { revision: 2, weight: w, endpoints: canary.map(ep) }];
+    const endpoints = [ep('s1'), ep('s2'), ep('c1')];
+    const p = new GroupPicker();
+    const picks = Array.from({ length: 100 }, () => p.pick({ endpoints, groups: groups(20, ['s1', 's2'], ['c1']) }));
+    assert.equal(picks.filter((x) => x.revision === 2).length, 20);
+    assert.deepEqual(picks.find((x) => x.revision === 2)?.endpoints.map((e) => e.ip), ['c1']);
+    assert.deepEqual(picks.slice(0, 5).map((x) => x.revision), [1, 1, 2, 1, 1], 'interleaved, not in bursts');
+    // A group without ready tasks gives its share to the other; both weights 0 with tasks: shared equally.
+    for (let i = 0; i < 10; i++) assert.equal(p.pick({ endpoints, groups: groups(20, ['s1'], []) }).revision, 1);
+    for (let i = 0; i < 10; i++) assert.equal(p.pick({ endpoints, groups: groups(100, ['s1'], []) }).revision, 1);
+    // No groups (plan all, blue-green): the service's endpoints as they are.
+    assert.deepEqual(p.pick({ endpoints }), { endpoints });
   });
 
   it('the schema refuses bad hosts, paths and weights with clear messages', () => {
