@@ -11,7 +11,7 @@
  *        -> 200 the written Service
  */
 import { BadRequestError, NotFoundError } from '../../api/errors.js';
-import type { Service, ServiceSpec } from '../../api/kinds.js';
+import type { Service } from '../../api/kinds.js';
 import type { ApiObject } from '../../api/object.js';
 import { ROLLOUT_ACTIONS, applyRolloutAction, isRolloutAction, type RolloutActionRequest } from '../../api/rollout-actions.js';
 import { specEqual, validateSpec } from '../../api/validate/index.js';
@@ -54,18 +54,6 @@ export function parseRolloutActionRequest(body: unknown): RolloutActionRequest {
 /** `next` with its spec validated and generation + 1 when the spec differs from `cur`'s (as mergeSpec does). */
 function withGeneration(cur: ApiObject, next: Service): ApiObject {
   if (specEqual(cur.spec, next.spec)) return { ...next, metadata: { ...next.metadata, generation: cur.metadata.generation } };
-  const spec = validateSpec('Service', asInput(next.spec));
+  const spec = validateSpec('Service', next.spec);
   return { ...next, spec, metadata: { ...next.metadata, generation: cur.metadata.generation + 1 } };
-}
-
-/**
- * A defaulted spec as schema input. The schema fills `update.steps: []` for every strategy but
- * refuses steps outside canary, so its output is not always valid input: leave out what the
- * defaults put back anyway.
- */
-function asInput(spec: ServiceSpec): unknown {
-  const steps = spec.update?.steps;
-  if (spec.update?.strategy === 'canary' || steps === undefined || steps.length > 0) return spec;
-  const { steps: _dropped, ...update } = spec.update;
-  return { ...spec, update };
 }
