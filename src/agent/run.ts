@@ -4,8 +4,9 @@
  *
  *   joinCluster -> ApiClient (mTLS) -> RuncRuntime -> agent endpoint (logs, exec; mTLS)
  *              -> registerNode (address + agentPort) -> heartbeats
- *              -> ImagePuller + hooks -> TaskSupervisor (adopts running containers)
- *   stop(): supervisor -> heartbeats -> endpoint -> renewal -> client; containers keep running
+ *              -> ImagePuller + hooks + probes (Event recorder) -> TaskSupervisor (adopts running containers)
+ *   stop(): supervisor (and its probers) -> heartbeats -> events -> endpoint -> renewal -> client;
+ *           containers keep running
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +25,7 @@ import { TaskNetwork } from './network/task-network.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
+import { newProberFactory, ProbeEventRecorder, type ProberFactory } from './probes/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -105,8 +107,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }
     const puller = new ImagePuller({ dataDir: path.join(dataDir, 'images'), log });
     stack.add({ stop: () => puller.stop() });
+    const events = stack.add(new ProbeEventRecorder(client, nodeName, log));
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000,
+      probers: newProberFactory({ runtime, events, log }),
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
     }));
     if (opts.serviceRouting === true) {
@@ -146,6 +150,8 @@ export interface RunNodeOptions {
   workers?: number;
   /** Where task status goes (default `client`); hollow nodes pass one that bounds the writes in flight of the whole process. */
   statusWriter?: TaskStatusWriter;
+  /** Health probes of running tasks (the real agent); hollow nodes have none: running tasks are ready. */
+  probers?: ProberFactory;
   log: (line: string) => void;
 }
 
@@ -164,6 +170,7 @@ export async function runNode(o: RunNodeOptions): Promise<Disposable> {
       images: o.images, logDir: o.logDir, log: o.log,
       ...(o.sharedTasks !== undefined ? { sharedTasks: o.sharedTasks } : {}),
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.probers !== undefined ? { probers: o.probers } : {}),
     });
     await supervisor.start();
     stack.add(supervisor);

@@ -34,6 +34,7 @@ export interface RunningUp extends Disposable {
 export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const stack = new DisposableStack();
+  let announced = false;
   try {
     const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
@@ -41,9 +42,11 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
     const agent = stack.add(await runAgent({
       server: server.url, token, dataDir: path.join(opts.dataDir, 'agent'),
       name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true,
-      log: (l) => { if (!/ready/.test(l)) log(l); },
+      // Until `up` printed its ready line, no other line may say ready (scripts wait for the first one).
+      log: (l) => { if (announced || !/ready/.test(l)) log(l); },
     }));
     log(`flotilla up ready at ${server.url}: node ${agent.nodeName}, admin config ${server.adminConfigPath}`);
+    announced = true;
     return { server, agent, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);

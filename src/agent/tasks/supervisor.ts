@@ -2,7 +2,9 @@
  * The TaskSupervisor runs the tasks the scheduler assigned to this node (STYLE.md 4 and 7):
  * an informer on Tasks feeds a keyed queue; `sync(key)` asks planTask for the next step,
  * performs it against the runtime, the image store and the hooks, reports the new status to
- * the server, and repeats until the plan is idle. Container exits wake the key up again.
+ * the server, and repeats until the plan is idle. Container exits wake the key up again, and
+ * so do probe transitions: each running task has a prober (src/agent/probes/) whose verdict,
+ * kept in memory, is one more input of planTask.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { isRetryable, NotFoundError, ConflictError } from '../../api/errors.js';
@@ -12,6 +14,7 @@ import { Controller } from '../../controllers/framework/controller.js';
 import { Informer } from '../../controllers/framework/informer.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
+import type { ProberFactory, RunningProber } from '../probes/index.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { runAfterStop, runBeforeStart, type TaskHook } from './hooks.js';
 import { archiveLogs, dropArchivedLogs, gcArchivedLogs } from './log-archive.js';
@@ -60,6 +63,8 @@ export interface TaskSupervisorOptions {
   workers?: number;
   /** Read tasks from this shared cache instead of an informer of its own (hollow nodes). */
   sharedTasks?: NodeTaskView;
+  /** Health probes of running tasks; without (hollow nodes) a running task is ready. */
+  probers?: ProberFactory;
 }
 
 const MAX_STEPS_PER_SYNC = 8;
@@ -76,6 +81,8 @@ export class TaskSupervisor implements Disposable {
   private readonly waiting = new Set<string>();
   /** Newer copies of tasks than the informer may have yet (our own status writes). */
   private readonly fresh = new Map<string, Task>();
+  /** The prober of each running task, by task key. */
+  private readonly probers = new Map<string, RunningProber>();
   private readonly log: (msg: string) => void;
   private stopped = false;
 
@@ -120,6 +127,8 @@ export class TaskSupervisor implements Disposable {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     await this.controller.stop();
+    await Promise.all([...this.probers.values()].map((p) => p.stop()));
+    this.probers.clear();
     await this.informer?.stop();
   }
 
@@ -140,7 +149,7 @@ export class TaskSupervisor implements Disposable {
     for (let i = 0; i < MAX_STEPS_PER_SYNC && !this.stopped; i++) {
       const task = this.current(key);
       const container = await this.opts.runtime.state(id);
-      const step = planTask(task, container);
+      const step = planTask(task, container, { enabled: this.opts.probers !== undefined, verdict: this.probers.get(key)?.verdict() });
       if (step.do === 'idle' && task === undefined && container === undefined && this.tasks.get(key) === undefined) {
         await dropArchivedLogs(this.opts.logDir, id); // the Task is gone: so are its logs
       }
@@ -166,7 +175,17 @@ export class TaskSupervisor implements Disposable {
         await this.report(task as Task, { state: step.state, exitCode: step.exitCode, message: step.message, pid: undefined, ready: false });
         return;
       case 'report':
-        await this.report(task as Task, { state: step.state, message: step.message, pid: undefined, ready: false });
+        await this.report(task as Task, { state: step.state, message: step.message, pid: undefined, ready: false, ...(step.probes !== undefined ? { probes: step.probes } : {}) });
+        return;
+      case 'start-probes':
+        if (!this.stopped) this.probers.set(key, (this.opts.probers as ProberFactory).start(task as Task, id, () => this.controller.enqueue(key)));
+        return;
+      case 'stop-probes':
+        await this.probers.get(key)?.stop();
+        this.probers.delete(key);
+        return;
+      case 'report-probe':
+        await this.report(task as Task, { state: 'running', ready: step.ready, readySince: step.readySince, ...(step.probes !== undefined ? { probes: step.probes } : {}) });
         return;
       case 'cleanup':
         await this.cleanup(id);
@@ -215,7 +234,9 @@ export class TaskSupervisor implements Disposable {
     try {
       const { pid } = await this.opts.runtime.start(id);
       this.watchExit(id, keyString({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name }));
-      const ready = task.spec.template.probes.readiness === undefined;
+      // Ready at once unless a probe must pass first (and always on a node without probers).
+      const probes = task.spec.template.probes;
+      const ready = this.opts.probers === undefined || (probes.readiness === undefined && probes.startup === undefined);
       await this.report(task, { state: 'running', pid, ready, message: 'running' });
     } catch (err) {
       const exit = (await this.opts.runtime.state(id))?.exit;
@@ -242,7 +263,10 @@ export class TaskSupervisor implements Disposable {
     await runAfterStop(this.opts.hooks ?? [], id, this.log);
   }
 
-  /** Writes status fields, re-reading the task once on a conflict; returns the stored task. */
+  /**
+   * Writes status fields, re-reading the task on a conflict (up to 3 times); returns the stored
+   * task. `readySince` is kept with `ready`: set to now when it becomes ready, gone when not.
+   */
   private async report(task: Task, patch: Partial<TaskStatus> & { state: TaskState }): Promise<Task> {
     const key = keyString({ kind: 'Task', namespace: task.metadata.namespace, name: task.metadata.name });
     for (let attempt = 0; ; attempt++) {
@@ -253,6 +277,8 @@ export class TaskSupervisor implements Disposable {
         ready: patch.ready ?? (patch.state === 'running' ? task.status?.ready ?? false : false),
         timestamp: new Date().toISOString(),
       } as TaskStatus;
+      if (!status.ready) delete status.readySince;
+      else status.readySince ??= status.timestamp;
       try {
         const written = (await this.opts.status.updateStatus({ ...task, status })) as Task;
         this.fresh.set(key, written);

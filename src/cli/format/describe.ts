@@ -1,11 +1,12 @@
 /**
  * The readable multi-line view of `flotilla describe`: metadata, the spec essentials of the
  * kind, its status, related tasks (for a service) and the events about the object. Pure: the
- * command fetches, this renders. Secret values never appear, only their sizes.
+ * command fetches, this renders. Secret values never appear, only their sizes. A task shows its
+ * probes' last transitions; a service its revision, rollout and revision history.
  */
 import { stringify } from 'yaml';
 import type { ApiObject } from '../../api/object.js';
-import type { NodeSpec, NodeStatus, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus } from '../../api/kinds.js';
+import type { NodeSpec, NodeStatus, Probe, ProbeResult, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus } from '../../api/kinds.js';
 import { columnsFor, formatPorts, formatReplicas, sortForTable } from './columns.js';
 import { formatAge, formatLabels, orDash, renderTable } from './table.js';
 
@@ -24,7 +25,7 @@ type Field = [label: string, value: string];
 export function describeObject(obj: ApiObject, related: Related, now: Date): string {
   const out: string[] = [];
   out.push(...fields(metadataFields(obj, now), 0));
-  const body = kindSections(obj);
+  const body = kindSections(obj, now);
   for (const [title, lines] of body) {
     out.push(`${title}:`);
     out.push(...(lines.length > 0 ? lines : ['  <none>']));
@@ -53,18 +54,27 @@ function metadataFields(obj: ApiObject, now: Date): Field[] {
   return f;
 }
 
-function kindSections(obj: ApiObject): [string, string[]][] {
+function kindSections(obj: ApiObject, now: Date): [string, string[]][] {
   switch (obj.kind) {
-    case 'Service':
+    case 'Service': {
+      const st = (obj.status ?? {}) as Loose<ServiceStatus>;
+      const rollout = st.revision !== undefined || st.rollout !== undefined || (st.history ?? []).length > 0;
       return [
         ['Spec', fields(serviceSpec(obj.spec as Loose<ServiceSpec>), 2)],
         ['Status', fields(serviceStatus(obj), 2)],
+        ...(rollout ? [['Rollout', rolloutLines(st, now)] as [string, string[]]] : []),
       ];
-    case 'Task':
+    }
+    case 'Task': {
+      const spec = obj.spec as Loose<TaskSpec>;
+      const st = (obj.status ?? {}) as Loose<TaskStatus>;
+      const probed = Object.values(spec.template?.probes ?? {}).some((p) => p !== undefined) || st.probes !== undefined;
       return [
-        ['Spec', fields(taskSpec(obj.spec as Loose<TaskSpec>), 2)],
-        ['Status', fields(taskStatus((obj.status ?? {}) as Loose<TaskStatus>), 2)],
+        ['Spec', fields(taskSpec(spec), 2)],
+        ['Status', fields(taskStatus(st), 2)],
+        ...(probed ? [['Probes', probeLines(spec.template?.probes ?? {}, st.probes ?? {}, now)] as [string, string[]]] : []),
       ];
+    }
     case 'Node':
       return [
         ['Spec', fields(nodeSpec(obj.spec as Loose<NodeSpec>), 2)],
@@ -134,9 +144,58 @@ function taskStatus(st: Loose<TaskStatus>): Field[] {
     ['IP', orDash(st.ip)],
     ['PID', orDash(st.pid)],
   ];
+  if (st.readySince !== undefined) f.push(['Ready since', st.readySince]);
   if (st.exitCode !== undefined) f.push(['Exit code', String(st.exitCode)]);
   f.push(['Message', orDash(st.message)], ['Since', orDash(st.timestamp)]);
   return f;
+}
+
+const PROBE_ORDER = ['startup', 'readiness', 'liveness'] as const;
+
+/** One row per probe the task has (or has a result of): what it checks, its last transition. */
+function probeLines(spec: Partial<Record<string, Probe>>, results: Partial<Record<string, ProbeResult>>, now: Date): string[] {
+  const rows = PROBE_ORDER.filter((k) => spec[k] !== undefined || results[k] !== undefined).map((k) => {
+    const r = results[k];
+    const time = r === undefined ? '-' : `${r.time} (${formatAge(r.time, now)} ago)`;
+    return [k, probeCheck(spec[k]), r?.result ?? 'pending', r === undefined ? '-' : String(r.consecutive), time, r?.message ?? '-'];
+  });
+  return indent(renderTable(['PROBE', 'CHECK', 'RESULT', 'CONSECUTIVE', 'TIME', 'MESSAGE'], rows), 2);
+}
+
+/** `http GET :8080/ready every 2s`, `tcp :8080 every 1s`, `exec test -f /tmp/alive every 10s`. */
+function probeCheck(p: Probe | undefined): string {
+  if (p === undefined) return '-';
+  const every = p.periodSeconds !== undefined ? ` every ${p.periodSeconds}s` : '';
+  if (p.http !== undefined) return `${p.http.scheme ?? 'http'} GET :${p.http.port}${p.http.path ?? '/'}${every}`;
+  if (p.tcp !== undefined) return `tcp :${p.tcp.port}${every}`;
+  if (p.exec !== undefined) return `exec ${p.exec.command.join(' ')}${every}`;
+  return '-';
+}
+
+/** The stable revision, the rollout (state, revision from which, weight, message) and the history. */
+function rolloutLines(st: Loose<ServiceStatus>, now: Date): string[] {
+  const f: Field[] = [['Revision', orDash(st.revision)]];
+  const r = st.rollout;
+  if (r !== undefined) {
+    f.push(['State', `${r.state} (${r.strategy})`], ['Rolling out', `revision ${r.revision} from ${r.from}`]);
+    if (r.weight !== undefined) f.push(['Weight', `${r.weight}%`]);
+    if (r.updated !== undefined) f.push(['Updated', String(r.updated)]);
+    f.push(['Message', orDash(r.message)]);
+    f.push(['Started', `${r.startedAt} (${formatAge(r.startedAt, now)} ago)`]);
+    if (r.finishedAt !== undefined) f.push(['Finished', r.finishedAt]);
+  }
+  const out = fields(f, 2);
+  const history = st.history ?? [];
+  if (history.length > 0) {
+    out.push('  History:');
+    const rows = history.map((h) => [String(h.revision), h.image, orDash(h.cause), formatAge(h.createdAt, now)]);
+    out.push(...indent(renderTable(['REVISION', 'IMAGE', 'CAUSE', 'AGE'], rows), 4));
+  }
+  return out;
+}
+
+function indent(table: string, n: number): string[] {
+  return table.trimEnd().split('\n').map((l) => `${' '.repeat(n)}${l}`);
 }
 
 function nodeSpec(s: Loose<NodeSpec>): Field[] {
