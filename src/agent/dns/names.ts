@@ -4,6 +4,10 @@
  *   SERVICE | SERVICE.NAMESPACE | SERVICE.NAMESPACE.svc         -> the service's VIP
  *   tasks.SERVICE | tasks.SERVICE.NAMESPACE | tasks.SERVICE.NAMESPACE.svc -> its ready task addresses
  *
+ * SERVICE may be `NAME-preview` (a blue-green service's preview: its previewVip, and the
+ * preview revision's tasks): the directory knows it like any service (InformerDirectory
+ * follows the endpoints view), so this table has no special case for it.
+ *
  * A bare SERVICE is looked up in the namespace of the task that asks (found by its source
  * address), `default` otherwise. Names under `.svc` are ours: unknown ones are NXDOMAIN. Other
  * names are ours only when they name an existing service (`web`, `web.shop` when namespace
