@@ -113,4 +113,15 @@ describe('the vip loop and previewVip', { timeout: 20_000 }, () => {
     const d = await until('d', async () => { const s = await get('d'); return s?.status?.previewVip !== undefined ? s : undefined; });
     assert.deepEqual([d.status?.vip, d.status?.previewVip].sort(), [c.status?.vip, c.status?.previewVip].sort());
   });
+
+  it('an Ingress to the preview of a blue-green service is not warned about; one to an unknown preview is', async () => {
+    await store.create({ kind: 'Ingress', metadata: { name: 'pv', namespace: 'default', uid: 'ing-pv', labels: {}, revision: 0, generation: 1, creationTimestamp: new Date().toISOString() },
+      spec: { rules: [{ host: 'pv.test', paths: [{ path: '/', backend: { service: 'd-preview', port: 80 }, weight: 100 }, { path: '/x', backend: { service: 'ghost-preview', port: 80 }, weight: 100 }] }], tls: [] } });
+    const warned = async (): Promise<string[]> => (await store.list('Event')).items.map((e) => (e.spec as { message: string }).message).filter((m) => m.includes('ingress pv'));
+    await until('a warning', async () => ((await warned()).length > 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 100));
+    const msgs = await warned();
+    assert.equal(msgs.length, 1, msgs.join('\n'));
+    assert.match(msgs[0] as string, /service ghost-preview, which does not exist/);
+  });
 });
