@@ -63,13 +63,13 @@ export type TrafficPlan =
   | { kind: 'canary'; stable: number; canary: number; weight: number };
 
 /** See TrafficPlan. */
-export function trafficPlan(svc: Service, nowMs: number = Date.now()): TrafficPlan {
+export function trafficPlan(svc: Service, _nowMs: number = Date.now()): TrafficPlan {
   const r = svc.status?.rollout;
   const stable = svc.status?.revision;
   if (r === undefined || stable === undefined) return { kind: 'all' };
-  if (r.strategy === 'blue-green' && (rolloutActive(r) || keepsPrevious(r, nowMs))) {
-    return { kind: 'blue-green', active: stable, preview: r.revision };
-  }
+  // Blue-green never mixes revisions on the name, also once done: the other revision's tasks
+  // may still be stopping (after scaleDownAt, or after a rollback).
+  if (r.strategy === 'blue-green') return { kind: 'blue-green', active: stable, preview: r.revision };
   if (r.strategy === 'canary' && rolloutActive(r)) {
     return { kind: 'canary', stable, canary: r.revision, weight: Math.max(0, Math.min(100, r.weight ?? 0)) };
   }

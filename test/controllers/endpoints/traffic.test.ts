@@ -50,9 +50,9 @@ describe('endpoints view and the traffic plan', () => {
       web: ['10.88.0.3', '10.88.0.5'], preview: ['10.88.0.3', '10.88.0.5'],
     },
     {
-      name: 'blue-green after scaleDownAt: plan all, the preview serves what the name serves',
+      name: 'blue-green after scaleDownAt: still only the active revision (the old tasks may be stopping)',
       status: { revision: 2, previewVip: '10.96.0.2', rollout: rollout('blue-green', 'complete', 2, { scaleDownAt: new Date(NOW - 1).toISOString() }) },
-      web: ['10.88.0.1', '10.88.0.2', '10.88.0.3', '10.88.0.5'], preview: ['10.88.0.1', '10.88.0.2', '10.88.0.3', '10.88.0.5'],
+      web: ['10.88.0.3', '10.88.0.5'], preview: ['10.88.0.3', '10.88.0.5'],
     },
     {
       name: 'canary at 20%: both groups, weighted, the union as endpoints',
