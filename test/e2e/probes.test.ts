@@ -62,6 +62,19 @@ class VipCaller {
   }
 }
 
+/** Waits until calls through the VIP stop reaching `victim`; then 3 s more of calls: none reaches it. */
+async function assertLeftVip(caller: VipCaller, victim: string): Promise<void> {
+  const gone = await eventually('the VIP no longer sends calls to the victim', 20_000, async () => {
+    const t = Date.now();
+    await delay(1_500);
+    return caller.since(t).includes(victim) ? undefined : Date.now();
+  });
+  await delay(3_000);
+  const afterGone = caller.since(gone);
+  assert.ok(afterGone.length >= 20, `calls went on (${afterGone.length})`);
+  assert.ok(!afterGone.includes(victim), 'no call reaches the unready task');
+}
+
 describe('flotilla up: health probes', { timeout: 420_000 }, () => {
   let registry: TestRegistry;
   let cluster: UpCluster;
@@ -135,15 +148,7 @@ spec:
     assert.equal(unready.status?.probes?.readiness?.result, 'failure');
     assert.equal(unready.status?.probes?.readiness?.message, 'HTTP 404');
     assert.equal(live(await tasks('web')).filter((t) => t.status?.ready === true).length, 2);
-    const gone = await eventually('the VIP no longer sends calls to the victim', 20_000, async () => {
-      const t = Date.now();
-      await delay(1_500);
-      return caller?.since(t).includes(victim) === false ? Date.now() : undefined;
-    });
-    await delay(3_000);
-    const afterGone = caller.since(gone);
-    assert.ok(afterGone.length >= 20, `calls went on (${afterGone.length})`);
-    assert.ok(!afterGone.includes(victim), 'no call reaches the unready task');
+    await assertLeftVip(caller, victim);
     const described = await cluster.cli(['describe', 'task', victim]);
     assert.equal(described.code, 0, described.stderr);
     assert.match(described.stdout, /^Probes:\n {2}PROBE +CHECK +RESULT +CONSECUTIVE +TIME +MESSAGE$/m);
