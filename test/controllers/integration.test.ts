@@ -16,44 +16,12 @@ import { RESTARTS_ANNOTATION } from '../../src/controllers/service/tasks.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
 import { node, service } from './fixtures.js';
+import { eventually, report } from './pretend-agent.js';
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function tasksOf(store: Store, svc: string): Promise<Task[]> {
   return ((await store.list('Task', { namespace: 'default', labelSelector: { service: svc } })).items as Task[]);
-}
-
-/** Writes a task status as an agent would; ignores races with the controllers (next round). */
-async function report(store: Store, t: Task, status: Partial<NonNullable<Task['status']>>): Promise<void> {
-  const next: Task = { ...t, status: { ...(t.status as NonNullable<Task['status']>), ...status, timestamp: new Date().toISOString() } };
-  try {
-    await store.update(next, t.metadata.revision);
-  } catch (e) {
-    if (!(e instanceof ConflictError)) throw e;
-  }
-}
-
-/** One round of the pretend agent: run what is assigned, stop what is desired shutdown. */
-async function agentRound(store: Store): Promise<void> {
-  for (const t of (await store.list('Task')).items as Task[]) {
-    const st = t.status?.state;
-    if (t.spec.desiredState === 'shutdown' && st !== undefined && !['complete', 'failed', 'shutdown', 'rejected', 'orphaned'].includes(st)) await report(store, t, { state: 'shutdown', ready: false });
-    else if (t.spec.desiredState === 'running' && st === 'assigned') await report(store, t, { state: 'running', ready: true });
-  }
-}
-
-/** Polls (running the pretend agent) until `check` passes; fails with its last error after `timeoutMs`. */
-async function eventually(store: Store, what: string, check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await agentRound(store);
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    await delay(25);
-  }
 }
 
 const running = (ts: Task[]): Task[] => ts.filter((t) => t.spec.desiredState === 'running');
