@@ -153,3 +153,14 @@ export function startHollowChild(o: HollowChildOptions, timeoutMs: number): Prom
     ...(o.startDelayMs !== undefined ? ['--start-delay-ms', String(o.startDelayMs)] : []),
   ], /hollow nodes ready/, timeoutMs, `hollow agent ${o.prefix}`);
 }
+
+/** Polls `f` every `pollMs` until it returns a value; throws naming `what` after `ms`. */
+export async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>, pollMs = 25): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

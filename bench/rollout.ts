@@ -16,21 +16,12 @@ import type { Service, Task } from '../src/api/kinds.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
 import { UpCluster } from '../test/helpers/flotilla.js';
+import { waitFor } from './children.js';
 
 process.env.FLOTILLA_USE_DIST = '1';
 
 const MONITOR_S = 1;
 const DELAY_S = 1;
-
-async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function manifest(image: string, replicas: number, parallelism: number): string {
   return `kind: Service

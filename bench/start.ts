@@ -19,6 +19,7 @@ import type { Task } from '../src/api/kinds.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
 import { UpCluster } from '../test/helpers/flotilla.js';
+import { waitFor } from './children.js';
 
 const run = promisify(execFile);
 process.env.FLOTILLA_USE_DIST = '1';
@@ -28,16 +29,6 @@ function pct(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 const median = (v: number[]): number => pct(v, 50);
-
-async function waitFor<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 function manifest(name: string, image: string, replicas: number): string {
   return `kind: Service\nmetadata: {name: ${name}}\nspec:\n  replicas: ${replicas}\n  image: ${image}\n  command: ["sleep", "3600"]\n  restart: {condition: none}\n  stopGracePeriodSeconds: 1\n`;

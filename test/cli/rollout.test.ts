@@ -103,7 +103,7 @@ void describe('flotilla rollout status', () => {
     const r = await run(['rollout', 'status', 'service/web', ...FAST], c);
     assert.equal(r.code, 1);
     assert.equal(r.out, 'Waiting for rollout of web to revision 2: 1/4 new tasks ready (progressing)\n');
-    assert.equal(r.err, 'rollout of web to revision 2 rolled back: rolled back: 2/4 new tasks failed the readiness probe\n');
+    assert.equal(r.err, 'rollout of web to revision 2 rolled back: 2/4 new tasks failed the readiness probe\n');
   });
 
   void it('exits 1 on a failed rollout too', async () => {

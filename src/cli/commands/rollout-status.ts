@@ -51,7 +51,7 @@ export function rolloutView(svc: Service): RolloutView {
   const ready = `${st?.readyReplicas ?? 0}/${st?.replicas ?? 0} tasks ready`;
   switch (r.state) {
     case 'complete': return { phase: 'complete', line: `rollout of ${name} to revision ${r.revision} complete: ${ready}` };
-    case 'rolled-back': return { phase: 'failed', line: `rollout of ${name} to revision ${r.from} rolled back: ${r.message}` };
+    case 'rolled-back': return { phase: 'failed', line: `rollout of ${name} to revision ${r.from} ${r.message.startsWith('rolled back') ? r.message : `rolled back: ${r.message}`}` };
     case 'failed': return { phase: 'failed', line: `rollout of ${name} to revision ${r.revision} failed: ${r.message}` };
     default: return { phase: r.state, line: `Waiting for rollout of ${name} to revision ${r.revision}: ${r.message !== '' ? r.message : ready} (${r.state})` };
   }

@@ -156,13 +156,13 @@ function rollingStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: 
   const batch = u.parallelism === 0 ? n : u.parallelism;
   const updated = Math.min(n, r.updated ?? 0);
   if (updated === 0 && n > 0) {
-    return { rollout: { ...r, updated: Math.min(n, batch), since: iso(now), message: `revision ${r.revision}: 0/${n} tasks updated, batch 1 of ${Math.ceil(n / Math.max(1, batch))}` }, reason: 'first batch' };
+    return { rollout: { ...r, updated: Math.min(n, batch), since: iso(now), message: `0/${n} tasks updated, batch 1 of ${Math.ceil(n / Math.max(1, batch))}` }, reason: 'first batch' };
   }
   const failure = onFailures(svc, r, health, updated, now);
   if (failure !== undefined) return failure;
   const done = Math.min(doneUnits(svc, health), updated);
   if (done >= n) return complete(r, now, `revision ${r.revision}: ${n}/${n} tasks updated and ready`);
-  const message = `revision ${r.revision}: ${done}/${n} tasks updated and ready (${updated} started)`;
+  const message = `${done}/${n} tasks updated and ready (${updated} started)`;
   if (done < updated) return { rollout: { ...r, message }, reason: 'batch not healthy yet' };
   if (u.delaySeconds > 0) {
     const readyAt = r.batchReadyAt === undefined ? now : Date.parse(r.batchReadyAt);
@@ -174,7 +174,7 @@ function rollingStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: 
   const more = Math.min(n, updated + batch);
   const { batchReadyAt: _done, ...rest } = r;
   void _done;
-  return { rollout: { ...rest, updated: more, since: iso(now), message: `revision ${r.revision}: ${done}/${n} tasks updated and ready (${more} started)` }, reason: 'next batch' };
+  return { rollout: { ...rest, updated: more, since: iso(now), message: `${done}/${n} tasks updated and ready (${more} started)` }, reason: 'next batch' };
 }
 
 function blueGreenStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: number, now: number): StepResult {
@@ -185,7 +185,7 @@ function blueGreenStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n
   if (done >= n) {
     return { rollout: { ...r, state: 'waiting-promotion', since: iso(now), message: `${n}/${n} new tasks ready on ${svc.metadata.name}-preview; promote with: flotilla rollout promote service ${svc.metadata.name}` }, reason: 'preview ready' };
   }
-  return { rollout: { ...r, message: `revision ${r.revision}: ${done}/${n} new tasks ready (preview)` }, reason: 'preview starting' };
+  return { rollout: { ...r, message: `${done}/${n} new tasks ready on ${svc.metadata.name}-preview` }, reason: 'preview starting' };
 }
 
 function canaryStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: number, now: number): StepResult {
