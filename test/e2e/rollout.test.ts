@@ -3,7 +3,9 @@
  * nftables VIPs), as a user drives them with the CLI: an update whose readiness never passes
  * rolls back by itself, a rolling update of 4 replicas under continuous traffic through the VIP
  * has no failed request, blue-green serves the new revision on NAME-preview until promote and
- * switches back on undo, and a canary at weight 20 gets 10-30% of 500 calls.
+ * switches back on undo, and a canary at weight 20 gets 10-30% of 500 calls. The servers exit
+ * on SIGTERM at once: no failed call means the agents took a task out of rotation everywhere
+ * before it stopped (the supervisor's drain).
  * Calls go from node1's namespace to VIPs (addresses inside namespaces the test made).
  */
 import { after, before, describe, it } from 'node:test';
@@ -55,14 +57,20 @@ function startLoad(c: Cluster, url: string, count = 0): { child: ChildProcess; f
   };
 }
 
+/**
+ * busybox httpd under a shell that exits at once on SIGTERM (httpd alone ignores it as PID 1):
+ * a server that stops the moment it is told to, so no call may reach it after its SIGTERM.
+ */
+const EXITS_ON_TERM = `["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /www & wait"]`;
+
 const serviceYaml = (name: string, image: string, replicas: number, update: string): string => `kind: Service
 metadata: {name: ${name}}
 spec:
   image: ${image}
   replicas: ${replicas}
-  command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+  command: ${EXITS_ON_TERM}
   ports: [{port: 80, targetPort: 8080}]
-  stopGracePeriodSeconds: 2
+  stopGracePeriodSeconds: 5
   probes:
     readiness: {http: {path: /ready, port: 8080}, periodSeconds: 1, failureThreshold: 2}
   update: ${update}

@@ -10,7 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isRetryable, NotFoundError, ConflictError } from '../../api/errors.js';
 import type { Task, TaskState, TaskStatus } from '../../api/kinds.js';
 import { keyString, type ApiObject } from '../../api/object.js';
-import { Controller } from '../../controllers/framework/controller.js';
+import { Controller, type SyncResult } from '../../controllers/framework/controller.js';
 import { Informer } from '../../controllers/framework/informer.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
@@ -65,6 +65,11 @@ export interface TaskSupervisorOptions {
   sharedTasks?: NodeTaskView;
   /** Health probes of running tasks; without (hollow nodes) a running task is ready. */
   probers?: ProberFactory;
+  /**
+   * How long a task that was in rotation keeps running after it is told to stop, before its
+   * SIGTERM, so every node's load balancer and DNS drop it first (default 1000 with probers, else 0).
+   */
+  drainMs?: number;
 }
 
 const MAX_STEPS_PER_SYNC = 8;
@@ -79,6 +84,8 @@ export class TaskSupervisor implements Disposable {
   private unsubscribe: (() => void) | undefined;
   private readonly controller: Controller;
   private readonly waiting = new Set<string>();
+  /** Keys of stopping tasks still in their drain time, with its end (ms). */
+  private readonly draining = new Map<string, number>();
   /** Newer copies of tasks than the informer may have yet (our own status writes). */
   private readonly fresh = new Map<string, Task>();
   /** The prober of each running task, by task key. */
@@ -143,7 +150,7 @@ export class TaskSupervisor implements Disposable {
     return t;
   }
 
-  private async sync(key: string): Promise<void> {
+  private async sync(key: string): Promise<SyncResult | void> {
     const [, namespace, name] = key.split('/') as [string, string, string];
     const id = `${namespace}_${name}`;
     for (let i = 0; i < MAX_STEPS_PER_SYNC && !this.stopped; i++) {
@@ -154,8 +161,30 @@ export class TaskSupervisor implements Disposable {
         await dropArchivedLogs(this.opts.logDir, id); // the Task is gone: so are its logs
       }
       if (step.do === 'idle') return;
+      const waitMs = step.do === 'stop' ? this.drainWait(key, task) : 0;
+      if (waitMs > 0) return { requeueAfterMs: waitMs };
       await this.perform(step, task, id, key);
     }
+  }
+
+  /**
+   * Milliseconds a stopping task still runs while the cluster takes it out of rotation: from the
+   * first stop step of a task that was ready and is desired shutdown, drainMs. 0: stop now.
+   */
+  private drainWait(key: string, task: Task | undefined): number {
+    const drainMs = this.opts.drainMs ?? (this.opts.probers !== undefined ? 1000 : 0);
+    if (drainMs <= 0 || task === undefined || task.spec.desiredState !== 'shutdown' || task.status?.ready !== true) {
+      this.draining.delete(key);
+      return 0;
+    }
+    const now = Date.now();
+    let until = this.draining.get(key);
+    if (until === undefined) this.draining.set(key, (until = now + drainMs));
+    if (now >= until) {
+      this.draining.delete(key);
+      return 0;
+    }
+    return until - now;
   }
 
   private async perform(step: TaskStep, task: Task | undefined, id: string, key: string): Promise<void> {

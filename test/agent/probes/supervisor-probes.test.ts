@@ -39,7 +39,7 @@ class Harness {
 
   constructor(readonly dir: string) {}
 
-  async start(probing = true): Promise<void> {
+  async start(probing = true, drainMs?: number): Promise<void> {
     this.recorder = new ProbeEventRecorder({ create: async (o) => { this.events.push(o as EventObject); return o; } }, 'n1');
     const probers = newProberFactory({
       runtime: this.runtime, events: this.recorder, clock: this.clock,
@@ -50,7 +50,7 @@ class Harness {
         },
       }),
     });
-    this.sup = new TaskSupervisor({ nodeName: 'n1', store: this.store, status: writer(this.store), runtime: this.runtime, images: new HollowTaskImages(), logDir: this.dir, ...(probing ? { probers } : {}) });
+    this.sup = new TaskSupervisor({ nodeName: 'n1', store: this.store, status: writer(this.store), runtime: this.runtime, images: new HollowTaskImages(), logDir: this.dir, ...(probing ? { probers } : {}), ...(drainMs !== undefined ? { drainMs } : {}) });
     await this.sup.start();
   }
 
@@ -93,14 +93,26 @@ describe('TaskSupervisor with probes', { timeout: 60_000 }, () => {
   after(async () => {
     for (const c of cleanups.reverse()) await c();
   });
-  async function harness(probing = true): Promise<Harness> {
+  async function harness(probing = true, drainMs?: number): Promise<Harness> {
     const dir = await mkdtemp(path.join(tmpdir(), 'sup-probes-'));
     const h = new Harness(dir);
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     cleanups.push(() => h.stop());
-    await h.start(probing);
+    await h.start(probing, drainMs);
     return h;
   }
+
+  it('drain: a ready task told to stop keeps running for drainMs (out of rotation first), then stops', async () => {
+    const h = await harness(true, 800);
+    const name = await h.add('d1', {});
+    const up = await h.until('ready', async () => ((await h.get(name)).status?.ready === true ? h.get(name) : undefined));
+    const t0 = Date.now();
+    await h.store.update({ ...up, spec: { ...up.spec, desiredState: 'shutdown' } }, up.metadata.revision);
+    await sleep(300);
+    assert.equal((await h.runtime.state(`default_${name}`))?.status, 'running', 'still serving during the drain');
+    await h.until('shutdown', async () => ((await h.get(name)).status?.state === 'shutdown' ? true : undefined));
+    assert.ok(Date.now() - t0 >= 800, `stopped after ${Date.now() - t0} ms`);
+  });
 
   it('readiness: ready after a pass, not ready after failureThreshold failures, one write per transition', async () => {
     const h = await harness();
