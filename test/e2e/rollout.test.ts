@@ -4,8 +4,8 @@
  * rolls back by itself, a rolling update of 4 replicas under continuous traffic through the VIP
  * has no failed request, blue-green serves the new revision on NAME-preview until promote and
  * switches back on undo, and a canary at weight 20 gets 10-30% of 500 calls. The servers exit
- * on SIGTERM at once: no failed call means the agents took a task out of rotation everywhere
- * before it stopped (the supervisor's drain).
+ * on SIGTERM at once (as well-behaved servers do), under 8 concurrent clients: a call reaching a
+ * stopped task would fail.
  * Calls go from node1's namespace to VIPs (addresses inside namespaces the test made).
  */
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ interface ServiceJson {
   status?: { vip?: string; previewVip?: string; revision?: number; rollout?: { state: string; message: string; revision: number } };
 }
 
-/** A node.js HTTP client: `count` sequential GETs (or until SIGTERM); prints {ok, fail, bodies}. */
+/** A node.js HTTP client: `count` sequential GETs, or 8 clients until SIGTERM; prints {ok, fail, bodies}. */
 const LOAD = `
 const http = require('node:http');
 const [url, count] = [process.argv[1], Number(process.argv[2])];
@@ -33,11 +33,12 @@ const once = () => new Promise((resolve) => {
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', (e) => { out.fail++; out.errors[e.message] = (out.errors[e.message] || 0) + 1; resolve(); });
 });
-(async () => {
+const loop = async () => {
   const deadline = Date.now() + 240000;
-  for (let i = 0; (count === 0 || i < count) && !stop && Date.now() < deadline; i++) { await once(); if (count === 0) await new Promise((r) => setTimeout(r, 5)); }
-  console.log(JSON.stringify(out));
-})();`;
+  for (let i = 0; (count === 0 || i < count) && !stop && Date.now() < deadline; i++) await once();
+};
+// count 0: 8 clients at once until SIGTERM (load); else one client, count calls (a sample).
+Promise.all(Array.from({ length: count === 0 ? 8 : 1 }, loop)).then(() => console.log(JSON.stringify(out)));`;
 
 interface LoadResult { ok: number; fail: number; bodies: Record<string, number>; errors: Record<string, number> }
 
