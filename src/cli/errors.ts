@@ -7,7 +7,7 @@ import { FlotillaError, ValidationError, formatIssue } from '../api/errors.js';
 
 /** Exit status for failures of the request itself (not found, invalid, conflict, unreachable). */
 export const EXIT_FAILURE = 1;
-/** Exit status for wrong usage and for commands that are not implemented yet. */
+/** Exit status for wrong usage and for commands that are not supported yet. */
 export const EXIT_USAGE = 2;
 
 /** Wrong arguments found after parsing (combinations commander cannot check). */
@@ -21,7 +21,7 @@ export class UsageError extends Error {
 /** A command that is registered with its flags but whose work is not written yet. */
 export class NotImplementedError extends Error {
   constructor(what: string) {
-    super(`${what}: not implemented yet`);
+    super(`${what}: not supported yet`);
     this.name = 'NotImplementedError';
   }
 }

@@ -69,11 +69,11 @@ void describe('argument errors', () => {
     assert.match(r.out, /apply/);
   });
 
-  void it('says "not implemented yet" with exit 2 for the later commands', async () => {
+  void it('says "not supported yet" with exit 2 for the later commands', async () => {
     for (const argv of [['secret', 'create', 's', '--from-literal', 'v']]) {
       const r = await run(argv);
       assert.equal(r.code, 2, argv.join(' '));
-      oneLine(r.err, /not implemented yet/);
+      oneLine(r.err, /not supported yet/);
     }
   });
 

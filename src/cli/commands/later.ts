@@ -1,6 +1,6 @@
 /**
  * Commands of the CONTRACT whose work is not written yet, registered with their arguments so
- * that help and usage errors are right already. Each one fails with "not implemented yet"
+ * that help and usage errors are right already. Each one fails with "not supported yet"
  * (exit 2) from this one place until its issue fills it in.
  */
 import type { Command } from 'commander';
