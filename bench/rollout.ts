@@ -3,7 +3,7 @@
  * and 50 replicas of busybox httpd with a readiness probe, the time of a rolling update from
  * v1 to v2 (apply -> rollout complete) against the sum of its configured waits (per batch:
  * monitorSeconds + delaySeconds), while a client calls the service VIP from the host without a
- * pause; the count of failed calls must be 0.
+ * pause (a call fails on an error or no answer within 10 s); the count of failed calls must be 0.
  *
  *   npm run build && node --import tsx bench/rollout.ts [N ...]
  * Bounded: every wait has a deadline; the cluster and the registry are removed at the end.
@@ -39,16 +39,17 @@ spec:
 }
 
 /** Calls `url` back to back until stopped; counts answers and failures. */
-function load(url: string): { stop: () => Promise<{ ok: number; fail: number; errors: Record<string, number> }> } {
-  const out = { ok: 0, fail: 0, errors: {} as Record<string, number> };
+function load(url: string): { stop: () => Promise<{ ok: number; fail: number; errors: Record<string, number>; failedAtMs: number[] }> } {
+  const out = { ok: 0, fail: 0, errors: {} as Record<string, number>, failedAtMs: [] as number[] };
   let stopped = false;
   const once = (): Promise<void> => new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: 3000 }, (res) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
       res.resume();
       res.on('end', () => { if (res.statusCode === 200) out.ok++; else out.fail++; resolve(); });
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => { out.fail++; out.errors[e.message] = (out.errors[e.message] ?? 0) + 1; resolve(); });
+    const started = Date.now();
+    req.on('error', (e) => { out.fail++; out.failedAtMs.push(started); out.errors[e.message] = (out.errors[e.message] ?? 0) + 1; resolve(); });
   });
   const loop = (async () => { while (!stopped) await once(); })();
   return { stop: async () => { stopped = true; await loop; return out; } };
@@ -82,7 +83,11 @@ async function round(client: ApiClient, images: { v1: string; v2: string }, n: n
   const elapsedS = (done - t0) / 1000;
   const batches = Math.ceil(n / parallelism);
   const configuredS = batches * MONITOR_S + (batches - 1) * DELAY_S;
-  console.log(`rolling update of ${n} replicas (parallelism ${parallelism}, ${batches} batches): ${elapsedS.toFixed(1)} s; configured waits ${configuredS} s (ratio ${(elapsedS / configuredS).toFixed(2)}); calls ok ${counts.ok}, failed ${counts.fail}${counts.fail > 0 ? ` ${JSON.stringify(counts.errors)}` : ''}`);
+  console.log(`rolling update of ${n} replicas (parallelism ${parallelism}, ${batches} batches): ${elapsedS.toFixed(1)} s; configured waits ${configuredS} s (ratio ${(elapsedS / configuredS).toFixed(2)}); calls ok ${counts.ok}, failed ${counts.fail}${counts.fail > 0 ? ` ${JSON.stringify(counts.errors)} started at ${counts.failedAtMs.map((t) => `${((t - t0) / 1000).toFixed(1)}s`).join(', ')} after the apply` : ''}`);
+  if (counts.fail > 0 && process.env.ROLLOUT_DEBUG === '1') {
+    const tasks = (await client.list('Task', { labelSelector: { service: 'roll' } })).items as Task[];
+    for (const t of tasks) console.log(`  ${t.metadata.name} ${t.spec.image.split(':').pop() ?? ''} ${t.spec.desiredState} ${t.status?.state ?? ''} ${t.status?.ip ?? ''} created ${((Date.parse(t.metadata.creationTimestamp) - t0) / 1000).toFixed(1)}s ready ${t.status?.readySince !== undefined ? ((Date.parse(t.status.readySince) - t0) / 1000).toFixed(1) : '-'}s ended ${((Date.parse(t.status?.timestamp ?? '') - t0) / 1000).toFixed(1)}s`);
+  }
   await client.delete({ kind: 'Service', namespace: 'default', name: 'roll' });
   await waitFor('tasks gone', 120_000, async () => (((await client.list('Task', { labelSelector: { service: 'roll' } })).items.length === 0) ? true : undefined));
 }
