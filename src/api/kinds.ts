@@ -96,12 +96,35 @@ export interface RestartPolicy {
   maxDelaySeconds: number;
 }
 
-export interface VolumeMount {
-  /** Name of a Volume, Config or Secret, per `type`. */
+/** A Secret delivered into the container, on a tmpfs: a file (one key) or a directory (several). */
+export interface SecretRef {
+  /** Name of a Secret in the service's namespace. */
+  source: string;
+  /** Absolute path in the container (default /run/secrets/<source>). */
+  target: string;
+  /** File mode (default 0o400). */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A Config delivered into the container, read-only: a file (one key) or a directory. */
+export interface ConfigRef {
   source: string;
   target: string;
-  type: 'volume' | 'config' | 'secret' | 'tmpfs';
+  /** File mode (default 0o444). */
+  mode: number;
+}
+
+/** A volume of a task: a named Volume (local driver), a tmpfs of a size, or a host path (when the cluster allows it). */
+export interface VolumeRef {
+  type: 'volume' | 'tmpfs' | 'bind';
+  /** Volume name (volume), host path (bind); "" for tmpfs. */
+  source: string;
+  target: string;
   readOnly: boolean;
+  /** tmpfs only, a quantity: 64Mi. */
+  size?: string;
 }
 
 export interface ServiceSpec {
@@ -120,7 +143,9 @@ export interface ServiceSpec {
   probes: { readiness?: Probe; liveness?: Probe; startup?: Probe };
   update: UpdatePolicy;
   restart: RestartPolicy;
-  mounts: VolumeMount[];
+  secrets: SecretRef[];
+  configs: ConfigRef[];
+  volumes: VolumeRef[];
   /** Seconds between SIGTERM and SIGKILL. */
   stopGracePeriodSeconds: number;
   /** Set by `flotilla rollout restart` (RFC 3339): part of the task template, so a new value makes a new revision. */

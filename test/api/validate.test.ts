@@ -100,7 +100,7 @@ void describe('Service defaults', () => {
       probes: {},
       update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 5, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] },
       restart: { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 },
-      mounts: [], stopGracePeriodSeconds: 10,
+      secrets: [], configs: [], volumes: [], stopGracePeriodSeconds: 10,
     });
   });
   void it('ports: targetPort defaults to port, protocol to tcp', () => {
@@ -122,8 +122,10 @@ void describe('Service defaults', () => {
     const r = serviceSpec({ resources: { requests: { cpu: 0.5, memory: '64Mi', pids: 10 }, limits: { cpu: '500m', memory: 67108864, pids: 10 } } }).resources;
     assert.deepEqual(r, { requests: { cpu: '0.5', memory: '64Mi', pids: 10 }, limits: { cpu: '500m', memory: '67108864', pids: 10 } });
   });
-  void it('mounts are refused until the agent mounts them; tolerations operator Equal', () => {
-    assert.match(issueAt(issuesOf(svc({ mounts: [{ source: 'data', target: '/data' }] })), 'spec.mounts[0]').expected, /volume mounts are not supported yet/);
+  void it('secrets, configs and volumes are refused until they work; tolerations operator Equal', () => {
+    for (const field of ['secrets', 'configs', 'volumes']) {
+      assert.match(issueAt(issuesOf(svc({ [field]: [{ source: 'data', target: '/data' }] })), `spec.${field}[0]`).expected, new RegExp(`${field} are not supported yet`));
+    }
     const s = serviceSpec({ placement: { tolerations: [{ key: 'gpu', value: 'yes' }] } });
     assert.deepEqual(s.placement.tolerations, [{ key: 'gpu', operator: 'Equal', value: 'yes' }]);
   });
@@ -203,9 +205,9 @@ void describe('Service errors', () => {
     ['order', { update: { order: 'first' } }, 'spec.update.order', /stop-first, start-first/],
     ['restart condition', { restart: { condition: 'always' } }, 'spec.restart.condition', /one of any, on-failure, none/],
     ['restart max < delay', { restart: { delaySeconds: 10, maxDelaySeconds: 5 } }, 'spec.restart.maxDelaySeconds', />= delaySeconds/],
-    ['mount relative', { mounts: [{ source: 'data', target: 'data' }] }, 'spec.mounts[0].target', /absolute path/],
-    ['mount type', { mounts: [{ source: 'data', target: '/d', type: 'bind' }] }, 'spec.mounts[0].type', /volume, config, secret, tmpfs/],
-    ['mount source', { mounts: [{ target: '/d', type: 'secret' }] }, 'spec.mounts[0].source', /name of a secret: a DNS label/],
+    ['volume target relative', { volumes: [{ source: 'data', target: 'data' }] }, 'spec.volumes[0].target', /absolute path/],
+    ['volume type', { volumes: [{ source: 'data', target: '/d', type: 'nfs' }] }, 'spec.volumes[0].type', /volume, tmpfs, bind/],
+    ['secret source', { secrets: [{ source: 'Bad_Name' }] }, 'spec.secrets[0].source', /DNS label/],
     ['grace negative', { stopGracePeriodSeconds: -5 }, 'spec.stopGracePeriodSeconds', /integer >= 0/],
     ['typo', { replcas: 3 }, 'spec.replcas', /a known field of spec \(did you mean "replicas"\?\)/, 'unknown field "replcas"'],
     ['nested typo', { update: { paralelism: 2 } }, 'spec.update.paralelism', /did you mean "parallelism"/],

@@ -21,7 +21,7 @@ export function serviceSpec(over: Partial<ServiceSpec> = {}): ServiceSpec {
     probes: {},
     update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 0, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] },
     restart: { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 },
-    mounts: [],
+    secrets: [], configs: [], volumes: [],
     stopGracePeriodSeconds: 10,
     ...over,
   };

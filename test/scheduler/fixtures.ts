@@ -63,7 +63,7 @@ export function spec(o: TaskOpts = {}): ServiceSpec {
     placement, probes: {},
     update: { strategy: 'rolling', parallelism: 1, delaySeconds: 0, failureAction: 'pause', order: 'stop-first', monitorSeconds: 0, maxFailureRatio: 0, progressDeadlineSeconds: 300, scaleDownDelaySeconds: 30, steps: [] },
     restart: { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 },
-    mounts: [], stopGracePeriodSeconds: 10,
+    secrets: [], configs: [], volumes: [], stopGracePeriodSeconds: 10,
   };
 }
 

@@ -152,16 +152,40 @@ const restart = z.object({
   if (r.maxDelaySeconds < r.delaySeconds) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['maxDelaySeconds'], message: `an integer >= delaySeconds (${r.delaySeconds})` });
 });
 
-const mount = z.object({
+const absolute = (): z.ZodString => z.string().startsWith('/', { message: 'an absolute path inside the container (starting with /)' });
+const fileMode = (dflt: number): z.ZodDefault<z.ZodNumber> => int(0, 0o777).default(dflt);
+
+const secretRef = z.preprocess((v) => (typeof v === 'string' ? { source: v } : v), z.object({
+  source: dnsLabel(),
+  target: absolute().optional(),
+  mode: fileMode(0o400),
+  uid: int(0).default(0),
+  gid: int(0).default(0),
+}).strict()).transform((r) => ({ ...r, target: r.target ?? `/run/secrets/${r.source}` }));
+
+const configRef = z.preprocess((v) => (typeof v === 'string' ? { source: v } : v), z.object({
+  source: dnsLabel(),
+  target: absolute().optional(),
+  mode: fileMode(0o444),
+}).strict()).transform((r) => ({ ...r, target: r.target ?? `/${r.source}` }));
+
+const volumeRef = z.object({
+  type: z.enum(['volume', 'tmpfs', 'bind']).default('volume'),
   source: z.string().default(''),
-  target: z.string().startsWith('/', { message: 'an absolute path inside the container (starting with /)' }),
-  type: z.enum(['volume', 'config', 'secret', 'tmpfs']).default('volume'),
+  target: absolute(),
   readOnly: z.boolean().default(false),
+  size: quantity().optional(),
 }).strict().superRefine((m, ctx) => {
-  if (m.type !== 'tmpfs' && !isDnsLabel(m.source)) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: `the name of a ${m.type}: ${DNS_LABEL_RULE}` });
-  }
+  if (m.type === 'volume' && !isDnsLabel(m.source)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: `the name of a Volume: ${DNS_LABEL_RULE}` });
+  if (m.type === 'bind' && !m.source.startsWith('/')) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: 'an absolute host path' });
+  if (m.type !== 'tmpfs' && m.size !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['size'], message: 'no size (size is for type: tmpfs)' });
 });
+
+/**
+ * Fields whose work is not written yet: refused with "not supported yet" (CONTRACT.md: a field
+ * the API accepts does what it says). Each line goes when its feature works end to end.
+ */
+const NOT_SUPPORTED_YET: ReadonlyArray<'secrets' | 'configs' | 'volumes'> = ['secrets', 'configs', 'volumes'];
 
 /** The Service spec schema: input as users write it, output a complete ServiceSpec. */
 export const serviceSpecSchema = z.object({
@@ -179,13 +203,15 @@ export const serviceSpecSchema = z.object({
   probes: probes.default({}),
   update: update.default({}),
   restart: restart.default({}),
-  mounts: z.array(mount).default([]),
+  secrets: z.array(secretRef).default([]),
+  configs: z.array(configRef).default([]),
+  volumes: z.array(volumeRef).default([]),
   stopGracePeriodSeconds: int(0).default(10),
   restartedAt: z.string().datetime({ message: 'an RFC 3339 time (set by flotilla rollout restart)' }).optional(),
 }).strict().superRefine((s, ctx) => {
-  s.mounts.forEach((m, i) => {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mounts', i], message: `no mounts: ${m.type} mounts are not supported yet` });
-  });
+  for (const field of NOT_SUPPORTED_YET) {
+    s[field].forEach((_m, i) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field, i], message: `no ${field}: ${field} are not supported yet` }));
+  }
   if (s.mode === 'global' && s.update.strategy !== 'rolling') {
     ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['update', 'strategy'], message: `rolling (strategy ${s.update.strategy} is not supported yet for mode: global)` });
   }
@@ -196,11 +222,14 @@ export const serviceSpecSchema = z.object({
     if (first !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ports', i, 'port'], message: `a port not already used by ports[${first}] (${key})` });
     else seen.set(key, i);
   });
-  const targets = new Set<string>();
-  s.mounts.forEach((m, i) => {
-    if (targets.has(m.target)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['mounts', i, 'target'], message: 'a target not already mounted by an earlier mount' });
-    targets.add(m.target);
-  });
+  const targets = new Map<string, string>();
+  for (const field of ['secrets', 'configs', 'volumes'] as const) {
+    s[field].forEach((m, i) => {
+      const first = targets.get(m.target);
+      if (first !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field, i, 'target'], message: `a target not already used by ${first}` });
+      else targets.set(m.target, `${field}[${i}]`);
+    });
+  }
 });
 
 // Compile-time check: what the schema produces is exactly a ServiceSpec.

@@ -110,7 +110,9 @@ function serviceSpec(s: Loose<ServiceSpec>): Field[] {
   if (probes.length > 0) f.push(['Probes', probes.join(', ')]);
   const u = s.update;
   if (u !== undefined) f.push(['Update', `${u.strategy}, parallelism ${u.parallelism}, on failure ${u.failureAction}`]);
-  if (s.mounts !== undefined && s.mounts.length > 0) f.push(['Mounts', s.mounts.map((m) => `${m.type}:${m.source} -> ${m.target}`).join(', ')]);
+  const mounts = [...(s.secrets ?? []).map((m) => `secret:${m.source} -> ${m.target}`), ...(s.configs ?? []).map((m) => `config:${m.source} -> ${m.target}`),
+    ...(s.volumes ?? []).map((m) => `${m.type}:${m.source !== '' ? m.source : m.size ?? ''} -> ${m.target}${m.readOnly ? ' (ro)' : ''}`)];
+  if (mounts.length > 0) f.push(['Mounts', mounts.join(', ')]);
   return f;
 }
 
