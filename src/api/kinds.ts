@@ -123,9 +123,36 @@ export interface VolumeRef {
   source: string;
   target: string;
   readOnly: boolean;
-  /** tmpfs only, a quantity: 64Mi. */
+  /** tmpfs only, a quantity: 64Mi (default DEFAULT_TMPFS_SIZE). */
   size?: string;
 }
+
+/** tmpfs volumes without a `size` get this one (the schema fills it in, so the task template shows it). */
+export const DEFAULT_TMPFS_SIZE = '64Mi';
+
+/** A named volume: a directory on the one node that first runs a task using it. */
+export interface VolumeSpec {
+  /** Only `local` for now: a directory under the agent's data dir (src/agent/volumes/). */
+  driver: 'local';
+}
+
+/**
+ * Where a Volume lives. `node` is written once, by the placement controller in the same pass that
+ * first places a task using the volume (src/controllers/placement/volumes.ts), and never changes:
+ * tasks of services using the volume are placed on that node only.
+ */
+export interface VolumeStatus {
+  /** The node holding the volume's directory; absent until a task using it is first placed. */
+  node?: string;
+  /** The directory on that node, when the node reports its volumes dir. */
+  path?: string;
+  /** `unbound` (no node yet) or `bound` (has a node). */
+  state?: 'unbound' | 'bound';
+  /** RFC 3339 time it was bound. */
+  boundAt?: string;
+}
+
+export type Volume = ApiObject<VolumeSpec, VolumeStatus> & { kind: 'Volume' };
 
 export interface ServiceSpec {
   mode: 'replicated' | 'global';
@@ -319,6 +346,8 @@ export interface NodeStatus {
   podCIDR?: string;
   message?: string;
   agentVersion?: string;
+  /** Directory of the node's local volumes (`<agent data dir>/volumes`), for Volume.status.path. */
+  volumesDir?: string;
 }
 
 export type NodeObject = ApiObject<NodeSpec, NodeStatus> & { kind: 'Node' };

@@ -62,7 +62,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
     createNodeSubnetController({ ...deps, clusterCidr: opts.clusterCidr }),
   ];
   let stopped = false;
-  const all = [informers.services, informers.tasks, informers.nodes, ...(informers.leases !== undefined ? [informers.leases] : []), endpoints.ingresses];
+  const all = [informers.services, informers.tasks, informers.nodes, ...(informers.leases !== undefined ? [informers.leases] : []), ...(informers.volumes !== undefined ? [informers.volumes] : []), endpoints.ingresses];
   const ready = (async () => {
     await Promise.all(all.map((i) => i.start()));
     if (stopped) return;

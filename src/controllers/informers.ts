@@ -2,7 +2,7 @@
  * The informers the controllers share (one cache per kind per process, like client-go's
  * shared informer factory), with the indexes they look things up by.
  */
-import type { Lease, NodeObject, Service, Task } from '../api/kinds.js';
+import type { Lease, NodeObject, Service, Task, Volume } from '../api/kinds.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './framework/clock.js';
 import { Informer } from './framework/informer.js';
@@ -22,6 +22,8 @@ export interface ClusterInformers {
   nodes: Informer<NodeObject>;
   /** Node heartbeats (kinds.ts LeaseSpec); only the node lifecycle loop reads them. Optional: tests may leave it out. */
   leases?: Informer<Lease>;
+  /** Volumes (status.node: where each lives), for the scheduler loop. Optional: tests may leave it out. */
+  volumes?: Informer<Volume>;
 }
 
 /** `namespace/name` of a task's service: the value of the BY_SERVICE index. */
@@ -51,5 +53,6 @@ export function createClusterInformers(store: Store, clock: Clock, log: (msg: st
     }),
     nodes: new Informer<NodeObject>({ store, kind: 'Node', clock, log }),
     leases: new Informer<Lease>({ store, kind: 'Lease', clock, log }),
+    volumes: new Informer<Volume>({ store, kind: 'Volume', clock, log }),
   };
 }

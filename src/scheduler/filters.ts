@@ -25,6 +25,17 @@ export interface Filter {
   reject(node: NodeInfo, spec: PlacementSpec, ctx: FilterContext): string | undefined;
 }
 
+/** A task mounting a bound named volume goes to the volume's node only (spec.volumeNode). */
+export const volumeNode: Filter = {
+  name: 'VolumeNode',
+  dynamic: false,
+  reject(node, spec) {
+    const v = spec.volumeNode;
+    if (v === undefined || v.node === node.name) return undefined;
+    return `did not hold volume ${v.volume} (it lives on node ${v.node})`;
+  },
+};
+
 /** Ready, with a heartbeat fresh enough when a timeout is set. */
 export const nodeReady: Filter = {
   name: 'NodeReady',
@@ -108,7 +119,7 @@ export const affinityRequired: Filter = {
 };
 
 /** The pipeline, in order. Reasons are counted for the first filter that rejects a node. */
-export const FILTERS: readonly Filter[] = [nodeReady, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
+export const FILTERS: readonly Filter[] = [volumeNode, nodeReady, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
 
 const STATIC_FILTERS = FILTERS.filter((f) => !f.dynamic);
 

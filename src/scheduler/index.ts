@@ -13,9 +13,10 @@ import type { ClusterState, ScheduleOptions, ScheduleResult, SchedulerOptions } 
 export { Scheduler, DEFAULT_SCORE_LIMIT } from './scheduler.js';
 export { taskId, serviceKey } from './compile.js';
 export { FILTERS, formatReason, type Filter } from './filters.js';
+export { volumeKeysOf } from './volumes.js';
 export { strategyScore, affinityScore, taintPenalty } from './scorers.js';
 export type {
-  ClusterState, NodeUsage, Placement, PlacementAffinity, ScheduleOptions, ScheduleResult, SchedulerOptions, Strategy, Unplaced,
+  ClusterState, NodeUsage, Placement, PlacementAffinity, ScheduleOptions, ScheduleResult, SchedulerOptions, Strategy, Unplaced, VolumeBindingDecision,
 } from './types.js';
 
 /** One-shot scheduling: indexes the state, places the pending tasks, returns the decisions. */
@@ -23,7 +24,7 @@ export function schedule(state: ClusterState, pending: readonly Task[], opts: Sc
   // A pending task listed among the state's tasks too (a pinned global task) is not yet placed.
   const ids = new Set(pending.map(taskId));
   const tasks = state.tasks.filter((t) => !ids.has(taskId(t)));
-  return Scheduler.fromState({ nodes: state.nodes, tasks }, opts).schedule(pending, opts);
+  return Scheduler.fromState({ ...state, tasks }, opts).schedule(pending, opts);
 }
 
 /** For a global service: the names of the nodes that may run one of its tasks. */

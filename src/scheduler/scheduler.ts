@@ -2,13 +2,15 @@
  * The Scheduler: keeps the cluster index between calls and places pending tasks in batches.
  *
  *   pending ─ sort (oldest first) ─ batch by service generation (or pinned node)
- *     batch ─ compile spec ─ candidates from the label index ─ static filters + fits now
+ *     batch ─ compile spec ─ named volumes (missing: refuse; bound: pin to their node) ─ candidates from the label index ─ static filters + fits now
  *           ─ spread tree ─ per task: group, node, commit ─ placements
  *                                     └ none left: count rejections over all nodes ─ unplaced
+ *     first placement of a batch with unbound volumes: bind them to its node (result.bindings),
+ *     the rest of the batch follows it there
  *
  * Pure apart from its own index: no I/O, the clock and seeds come in through the options.
  */
-import type { NodeObject, Service, Task } from '../api/kinds.js';
+import type { NodeObject, Service, Task, Volume } from '../api/kinds.js';
 import { TERMINAL_TASK_STATES } from '../api/kinds.js';
 import { compileSpec, holdOf, serviceKey, taskId } from './compile.js';
 import { ClusterIndex } from './cluster.js';
@@ -17,6 +19,7 @@ import { countRejections, formatReason, passesStatic, type FilterContext } from 
 import { seededRandom } from './rng.js';
 import { staticScore } from './scorers.js';
 import { eligibleSet, SpreadTree, type EligibleSet } from './spread.js';
+import { volumeKeysOf, VolumeBook, volumeNodeReason, type VolumeBinding } from './volumes.js';
 import type { ClusterState, NodeInfo, NodeUsage, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
 
 /** Default number of feasible nodes scored per task inside its spread group. */
@@ -46,6 +49,7 @@ function batchKey(t: Task): string {
 /** Incremental scheduler: feed it node and task events, ask it to place pending tasks. */
 export class Scheduler {
   private readonly index = new ClusterIndex();
+  private readonly volumes = new VolumeBook();
 
   constructor(private readonly options: SchedulerOptions = {}) {}
 
@@ -54,7 +58,28 @@ export class Scheduler {
     const s = new Scheduler(options);
     for (const n of state.nodes) s.upsertNode(n);
     for (const t of state.tasks) s.observeTask(t);
+    for (const v of state.volumes ?? []) s.upsertVolume(v);
     return s;
+  }
+
+  /** A Volume appeared or changed (its status.node is its binding). */
+  upsertVolume(v: Volume): void {
+    this.volumes.upsert(v);
+  }
+
+  /** A Volume was deleted. */
+  removeVolume(namespace: string, name: string): void {
+    this.volumes.remove(namespace, name);
+  }
+
+  /** A binding this scheduler returned could not be written: the volume is unbound again (unless stored as bound). */
+  bindingFailed(volume: string): void {
+    this.volumes.forget(volume);
+  }
+
+  /** What the scheduler knows of a volume (`namespace/name`), for tests. */
+  volumeBinding(volume: string): Readonly<VolumeBinding> | undefined {
+    return this.volumes.get(volume);
   }
 
   /** A node appeared or changed (labels, taints, availability, state, allocatable). */
@@ -128,15 +153,25 @@ export class Scheduler {
 
   private placeBatch(batch: Task[], ctx: FilterContext, seed: string | undefined, cache: Map<string, EligibleSet>, out: ScheduleResult): void {
     const first = batch[0] as Task;
+    const refuse = (reason: string): void => {
+      for (const t of batch) out.unplaced.push({ task: taskId(t), reason, counts: {} });
+    };
     let spec: PlacementSpec;
     try {
       spec = compileSpec(serviceKey(first), first.spec.template);
     } catch (e) {
-      const reason = `invalid placement: ${e instanceof Error ? e.message : String(e)}`;
-      for (const t of batch) out.unplaced.push({ task: taskId(t), reason, counts: {} });
+      refuse(`invalid placement: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
-    const pinned = first.spec.node === '' ? undefined : first.spec.node;
+    let pinned = first.spec.node === '' ? undefined : first.spec.node;
+    const needs = this.volumes.resolve(volumeKeysOf(first.metadata.namespace, first.spec.template));
+    if (needs.kind === 'refuse') return refuse(needs.reason);
+    if (needs.kind === 'pin') {
+      if (pinned !== undefined && pinned !== needs.node) return refuse(`volume ${needs.volume} lives on node ${needs.node}, not on ${pinned}`);
+      spec = { ...spec, volumeNode: { volume: needs.volume, node: needs.node } };
+      pinned = needs.node;
+    }
+    const unbound = needs.kind === 'none' ? [] : needs.unbound;
     const eligible = this.eligibleFor(spec, pinned, ctx, cache);
     const tree = new SpreadTree(spec, eligible, this.index.nodesOfService(spec.service), this.index.nodes);
     const strategy = spec.strategy ?? this.options.defaultStrategy ?? 'spread';
@@ -144,7 +179,7 @@ export class Scheduler {
     const configured = this.options.scoreLimit ?? DEFAULT_SCORE_LIMIT;
     const limit = eligible.scoreVaries || configured <= 0 ? Infinity : configured;
     let failure: Omit<Unplaced, 'task'> | undefined;
-    for (const t of batch) {
+    for (const [i, t] of batch.entries()) {
       const id = taskId(t);
       const c = failure === undefined ? tree.pick(seededRandom(seed === undefined ? id : `${seed}\u0000${id}`), strategy, limit) : -1;
       if (c < 0) {
@@ -156,6 +191,13 @@ export class Scheduler {
       this.index.hold(id, { node, service: spec.service, cpuMillis: spec.cpuMillis, memoryBytes: spec.memoryBytes, pids: spec.pids, ports: spec.ports });
       tree.commit(c);
       out.placements.push({ task: id, node });
+      if (unbound.length > 0) {
+        // This placement binds the volumes: the rest of the batch (and later passes) follow it to `node`.
+        for (const v of unbound) this.volumes.bind(v, node);
+        (out.bindings ??= []).push(...unbound.map((volume) => ({ volume, node })));
+        if (i + 1 < batch.length) this.placeBatch(batch.slice(i + 1), ctx, seed, cache, out);
+        return;
+      }
     }
   }
 
@@ -182,12 +224,21 @@ export class Scheduler {
 
   /** Why no node can take the spec: every filter's rejections over every node (or the pinned one). */
   private explain(spec: PlacementSpec, pinned: string | undefined, ctx: FilterContext): Omit<Unplaced, 'task'> {
+    if (spec.volumeNode !== undefined) return this.explainVolume(spec, spec.volumeNode, ctx);
     if (pinned !== undefined && !this.index.nodes.has(pinned)) return { reason: `node ${pinned} does not exist`, counts: {} };
     const nodes = pinned === undefined ? [...this.index.nodes.values()] : [this.index.nodes.get(pinned) as NodeInfo];
     const rejections = countRejections(nodes, spec, ctx);
     const counts: Record<string, number> = {};
     for (const [why, e] of rejections) counts[why] = e.count;
     return { reason: formatReason(nodes.length, rejections), counts };
+  }
+
+  /** Why the node a bound volume lives on cannot take the spec: "volume data lives on node n2, which is down". */
+  private explainVolume(spec: PlacementSpec, v: { volume: string; node: string }, ctx: FilterContext): Omit<Unplaced, 'task'> {
+    const info = this.index.nodes.get(v.node);
+    if (info === undefined) return { reason: volumeNodeReason(v.volume, v.node, 'missing', undefined), counts: {} };
+    const [why] = [...countRejections([info], spec, ctx).keys()];
+    return { reason: volumeNodeReason(v.volume, v.node, why ?? 'could not take it', info.state), counts: why === undefined ? {} : { [why]: 1 } };
   }
 
   /**
@@ -198,8 +249,11 @@ export class Scheduler {
   eligibleNodes(service: Service, opts: ScheduleOptions = {}): string[] {
     const spec = compileSpec(`${service.metadata.namespace}/${service.metadata.name}`, service.spec);
     const ctx: FilterContext = { nowMs: opts.now ?? Date.now(), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
+    const needs = this.volumes.resolve(volumeKeysOf(service.metadata.namespace, service.spec));
+    // A bound volume allows its node only; a missing one leaves the tasks to say so when placed.
+    const only = needs.kind === 'pin' ? needs.node : undefined;
     const out: string[] = [];
-    for (const node of this.index.candidates(spec)) if (passesStatic(node, spec, ctx)) out.push(node.name);
+    for (const node of this.index.candidates(spec)) if ((only === undefined || node.name === only) && passesStatic(node, spec, ctx)) out.push(node.name);
     return out.sort();
   }
 }

@@ -4,7 +4,7 @@
  * parsed) so the hot loop does arithmetic and map lookups only.
  */
 import type { Constraint } from '../api/constraint.js';
-import type { NodeObject, Task, Taint, Toleration } from '../api/kinds.js';
+import type { NodeObject, Task, Taint, Toleration, Volume } from '../api/kinds.js';
 
 /** Placement strategy among equally spread nodes: least allocated or most allocated first. */
 export type Strategy = 'spread' | 'binpack';
@@ -70,6 +70,8 @@ export interface PlacementSpec {
   spread: SpreadPath[];
   /** Undefined: the scheduler's default. */
   strategy: Strategy | undefined;
+  /** Set when a named volume the task mounts is bound: the one node it may go to (VolumeNode filter). */
+  volumeNode?: { volume: string; node: string };
 }
 
 /** One level of hierarchical spread: its text and how to read it from a node. */
@@ -83,6 +85,8 @@ export interface ClusterState {
   nodes: readonly NodeObject[];
   /** Tasks with `spec.node` set; others and terminal ones are ignored. */
   tasks: readonly Task[];
+  /** Volumes (status.node: where each lives); a task naming a volume not listed is not placed. */
+  volumes?: readonly Volume[];
 }
 
 /** Knobs of a Scheduler that hold across calls. */
@@ -119,8 +123,17 @@ export interface Unplaced {
   counts: Record<string, number>;
 }
 
+/** A volume binding made by a pass: write Volume.status.node before the placements that mount it. */
+export interface VolumeBindingDecision {
+  /** `namespace/name` of the Volume. */
+  volume: string;
+  node: string;
+}
+
 /** What one scheduling pass decided. */
 export interface ScheduleResult {
   placements: Placement[];
   unplaced: Unplaced[];
+  /** Present when the pass bound volumes (first placement of a task using an unbound volume). */
+  bindings?: VolumeBindingDecision[];
 }

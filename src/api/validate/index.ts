@@ -20,12 +20,14 @@ import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { statusSchemaOf } from './status.js';
 import { taskSpecSchema } from './task.js';
+import { volumeSpecSchema } from './volume.js';
 
 export type { Where } from './issues.js';
 export { specEqual } from './equal.js';
 export { isImageReference, serviceSpecSchema } from './service.js';
 export { nodeSpecSchema, nodeStatusSchema } from './node.js';
 export { leaseSpecSchema } from './lease.js';
+export { volumeSpecSchema, volumeStatusSchema, VOLUME_DRIVERS } from './volume.js';
 export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';

@@ -39,6 +39,7 @@ export const nodeStatusSchema = z.object({
   podCIDR: z.string().optional(),
   message: z.string().optional(),
   agentVersion: z.string().optional(),
+  volumesDir: z.string().optional(),
 }).passthrough();
 
 const specConforms: (o: z.output<typeof nodeSpecSchema>) => NodeSpec = (o) => o;

@@ -3,9 +3,9 @@
  * (see src/api/README.md for the defaults table). Output conforms to ServiceSpec in kinds.ts.
  */
 import { z } from 'zod';
-import type { ServiceSpec } from '../kinds.js';
+import { DEFAULT_TMPFS_SIZE, type ServiceSpec } from '../kinds.js';
 import { parseConstraint } from '../constraint.js';
-import { compareQuantities } from '../quantity.js';
+import { compareQuantities, parseBytes } from '../quantity.js';
 import { DNS_LABEL_RULE, dnsLabel, int, isDnsLabel, nonEmpty, port, quantity, stringList, stringMap } from './common.js';
 
 // [host[:port]/]path[:tag][@sha256:hex], as the distribution reference grammar has it.
@@ -169,17 +169,27 @@ const configRef = z.preprocess((v) => (typeof v === 'string' ? { source: v } : v
   mode: fileMode(0o444),
 }).strict()).transform((r) => ({ ...r, target: r.target ?? `/${r.source}` }));
 
+/** True for a byte quantity above 0; an unparseable one is left to quantity()'s own message. */
+function positiveBytes(q: string): boolean {
+  try {
+    return parseBytes(q) > 0;
+  } catch {
+    return true;
+  }
+}
+
 const volumeRef = z.object({
   type: z.enum(['volume', 'tmpfs', 'bind']).default('volume'),
   source: z.string().default(''),
-  target: absolute(),
+  target: absolute().refine((t) => t !== '/', { message: 'a path inside the container other than /' }),
   readOnly: z.boolean().default(false),
-  size: quantity().optional(),
+  size: quantity().refine(positiveBytes, { message: 'a size above 0, like 64Mi' }).optional(),
 }).strict().superRefine((m, ctx) => {
   if (m.type === 'volume' && !isDnsLabel(m.source)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: `the name of a Volume: ${DNS_LABEL_RULE}` });
   if (m.type === 'bind' && !m.source.startsWith('/')) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: 'an absolute host path' });
+  if (m.type === 'tmpfs' && m.source !== '') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['source'], message: 'no source (a tmpfs has none)' });
   if (m.type !== 'tmpfs' && m.size !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['size'], message: 'no size (size is for type: tmpfs)' });
-});
+}).transform((m) => (m.type === 'tmpfs' ? { ...m, size: m.size ?? DEFAULT_TMPFS_SIZE } : m));
 
 /**
  * Fields whose work is not written yet: refused with "not supported yet" (CONTRACT.md: a field

@@ -8,6 +8,7 @@ import type { ServiceStatus } from '../kinds.js';
 import { int } from './common.js';
 import { nodeStatusSchema } from './node.js';
 import { taskStatusSchema } from './task.js';
+import { volumeStatusSchema } from './volume.js';
 
 /** The Service status schema (written by the service controller). */
 export const serviceStatusSchema = z.object({
@@ -26,6 +27,7 @@ export function statusSchemaOf(kind: Kind): z.ZodTypeAny {
     case 'Task': return taskStatusSchema;
     case 'Node': return nodeStatusSchema;
     case 'Service': return serviceStatusSchema;
+    case 'Volume': return volumeStatusSchema;
     default: return z.record(z.unknown());
   }
 }

@@ -18,6 +18,7 @@ import type { Clock } from '../framework/clock.js';
 import { Controller } from '../framework/controller.js';
 import { BY_PENDING, isPendingPlacement, PENDING, type ClusterInformers } from '../informers.js';
 import { SchedulingEvents } from './events.js';
+import { mountsAny, writeBindings } from './volumes.js';
 
 /** What the scheduler loop needs. */
 export interface SchedulerControllerDeps {
@@ -91,7 +92,7 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
   const inf = deps.informers;
   const scheduler = new Scheduler(deps.scheduler);
   const events = new SchedulingEvents(deps.store, deps.eventRefreshMs ?? 5_000);
-  const exp = new Expectations({ Task: inf.tasks });
+  const exp = new Expectations({ Task: inf.tasks, ...(inf.volumes !== undefined ? { Volume: inf.volumes } : {}) });
 
   const placementWrite = (t: Task, node: string, nowMs: number): Write => ({
     run: () => deps.store.update(assigned(t, node, nowMs), t.metadata.revision),
@@ -115,10 +116,20 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
     const nowMs = deps.clock.now();
     const result = scheduler.schedule(pending, { now: nowMs });
     const byId = new Map(pending.map((t) => [taskId(t), t]));
+    // Volume bindings land before the placements that mount them (volumes.ts).
+    const bound = await writeBindings(deps.store, {
+      volume: (k) => inf.volumes?.get(`Volume/${k}`),
+      node: (n) => inf.nodes.get(`Node//${n}`),
+    }, result.bindings ?? [], nowMs);
+    for (const v of bound.failed) scheduler.bindingFailed(v);
     const writes: Write[] = [];
     for (const p of result.placements) {
       const t = byId.get(p.task);
       if (t === undefined) continue;
+      if (mountsAny(t, bound.failed)) {
+        scheduler.taskEnded(p.task);
+        continue;
+      }
       events.placed(p.task);
       writes.push(placementWrite(t, p.node, nowMs));
     }
@@ -132,8 +143,10 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
     }
     if (result.placements.length > 0) deps.log(`scheduler: placed ${result.placements.length}, pending ${result.unplaced.length}${result.unplaced[0] !== undefined ? ` (${result.unplaced[0].task}: ${result.unplaced[0].reason})` : ''}`);
     const { applied, error } = await performWrites(writes, deps.writeConcurrency ?? 64);
+    applied.written.push(...bound.written);
     exp.record(SCHEDULER_KEY, applied);
-    if (error !== undefined) throw error; // the runner re-queues the pass with backoff
+    const failure = error ?? bound.error;
+    if (failure !== undefined) throw failure; // the runner re-queues the pass with backoff
   };
 
   const c = new Controller({ name: 'scheduler', sync, workers: 1, clock: deps.clock, log: deps.log });
@@ -174,6 +187,7 @@ function hookInformers(c: Controller, inf: ClusterInformers, scheduler: Schedule
       poke();
     },
   }));
+  hookVolumes(c, inf, scheduler, poke);
   c.onStop(inf.nodes.addHandler({
     onAdd: (n) => {
       scheduler.upsertNode(n);
@@ -186,6 +200,25 @@ function hookInformers(c: Controller, inf: ClusterInformers, scheduler: Schedule
     },
     onDelete: (n) => {
       scheduler.removeNode(n.metadata.name);
+      poke();
+    },
+  }));
+}
+
+/** Volume events: the scheduler's bindings follow Volume.status.node; a new or rebound volume may unblock tasks. */
+function hookVolumes(c: Controller, inf: ClusterInformers, scheduler: Scheduler, poke: () => void): void {
+  if (inf.volumes === undefined) return;
+  c.onStop(inf.volumes.addHandler({
+    onAdd: (v) => {
+      scheduler.upsertVolume(v);
+      poke();
+    },
+    onUpdate: (old, v) => {
+      scheduler.upsertVolume(v);
+      if (old.status?.node !== v.status?.node) poke();
+    },
+    onDelete: (v) => {
+      scheduler.removeVolume(v.metadata.namespace, v.metadata.name);
       poke();
     },
   }));
