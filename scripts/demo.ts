@@ -81,7 +81,7 @@ async function waitVip(client: ApiClient): Promise<string> {
 
 async function waitRunning(client: ApiClient, n: number): Promise<Task[]> {
   for (let i = 0; i < 240; i++) {
-    const tasks = ((await client.list('Task')).items as Task[]).filter((t) => t.status?.state === 'running' && t.spec.desiredState === 'running');
+    const tasks = ((await client.list('Task')).items as Task[]).filter((t) => t.status?.state === 'running' && t.status.ready && t.spec.desiredState === 'running');
     if (tasks.length >= n) return tasks;
     await new Promise((r) => setTimeout(r, 500));
   }
