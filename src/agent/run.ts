@@ -22,6 +22,7 @@ import type { TaskHook } from './tasks/hooks.js';
 import { TaskSupervisor, type NodeTaskView, type TaskImages, type TaskStatusWriter } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
+import { VolumeHook } from './volumes/hook.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
@@ -94,7 +95,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const address = opts.address ?? '127.0.0.1';
     const logDir = path.join(dataDir, 'logs');
     endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
-    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port };
+    const volumesDir = path.join(dataDir, 'volumes');
+    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir };
     const nodeNet = opts.hooks === undefined
       ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))
       : undefined;
@@ -109,7 +111,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     stack.add({ stop: () => puller.stop() });
     const events = stack.add(new ProbeEventRecorder(client, nodeName, log));
     stack.add(await runNode({
-      client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000,
+      client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,
       probers: newProberFactory({ runtime, events, log }),
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
     }));
@@ -152,6 +154,8 @@ export interface RunNodeOptions {
   statusWriter?: TaskStatusWriter;
   /** Health probes of running tasks (the real agent); hollow nodes have none: running tasks are ready. */
   probers?: ProberFactory;
+  /** Root of the node's local volumes (src/agent/volumes); without it (hollow nodes) tasks get no volume mounts. */
+  volumesDir?: string;
   log: (line: string) => void;
 }
 
@@ -166,7 +170,8 @@ export async function runNode(o: RunNodeOptions): Promise<Disposable> {
     const node = await registerNode(nodeClient, o.identity, AGENT_VERSION);
     stack.add(startHeartbeatsAfter(o.heartbeatOffsetMs ?? 0, () => startHeartbeats(nodeClient, node, o.identity, AGENT_VERSION, o.heartbeatMs, o.log)));
     const supervisor = new TaskSupervisor({
-      nodeName: o.identity.name, store: o.client, status: o.statusWriter ?? o.client, runtime: o.runtime, hooks: o.hooks,
+      nodeName: o.identity.name, store: o.client, status: o.statusWriter ?? o.client, runtime: o.runtime,
+      hooks: o.volumesDir !== undefined ? [...o.hooks, new VolumeHook({ dir: o.volumesDir })] : o.hooks,
       images: o.images, logDir: o.logDir, log: o.log,
       ...(o.sharedTasks !== undefined ? { sharedTasks: o.sharedTasks } : {}),
       ...(o.workers !== undefined ? { workers: o.workers } : {}),

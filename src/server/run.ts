@@ -27,6 +27,7 @@ import type { JoinSettings } from './join/routes.js';
 import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
 import { PublishPortAdmission } from './admission/ports.js';
+import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
@@ -58,6 +59,8 @@ export interface RunServerOptions {
   join?: JoinSettings;
   /** Aborts a start that is still waiting for etcd. */
   signal?: AbortSignal;
+  /** Admit services with `type: bind` volumes (host paths); `--allow-host-binds`, default off. */
+  allowHostBinds?: boolean;
   /** Range node task subnets are cut from (`--cluster-cidr`; default 10.88.0.0/16, a /24 per node). */
   clusterCidr?: string;
   /** Heartbeat age after which a node is down and its tasks are replaced (default 6000 ms). */
@@ -142,7 +145,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       store,
       codec: PLAIN_CODEC as ObjectCodec,
       authorizer: opts.authorizer ?? new BuiltinAuthorizer(),
-      admission: [new PublishPortAdmission(store)] as AdmissionHook[],
+      admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true })] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),

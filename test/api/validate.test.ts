@@ -122,8 +122,8 @@ void describe('Service defaults', () => {
     const r = serviceSpec({ resources: { requests: { cpu: 0.5, memory: '64Mi', pids: 10 }, limits: { cpu: '500m', memory: 67108864, pids: 10 } } }).resources;
     assert.deepEqual(r, { requests: { cpu: '0.5', memory: '64Mi', pids: 10 }, limits: { cpu: '500m', memory: '67108864', pids: 10 } });
   });
-  void it('secrets, configs and volumes are refused until they work; tolerations operator Equal', () => {
-    for (const field of ['secrets', 'configs', 'volumes']) {
+  void it('secrets and configs are refused until they work; tolerations operator Equal', () => {
+    for (const field of ['secrets', 'configs']) {
       assert.match(issueAt(issuesOf(svc({ [field]: [{ source: 'data', target: '/data' }] })), `spec.${field}[0]`).expected, new RegExp(`${field} are not supported yet`));
     }
     const s = serviceSpec({ placement: { tolerations: [{ key: 'gpu', value: 'yes' }] } });
@@ -286,7 +286,7 @@ void describe('Task, Event and open kinds', () => {
     assert.deepEqual(e.spec, { involved: 'Service/default/web', type: 'Normal', reason: 'Scaled', message: '', source: '', count: 1, firstTimestamp: '', lastTimestamp: '' });
   });
   void it('kinds nothing enforces yet are refused with "not supported yet"', () => {
-    for (const kind of ['Volume', 'NetworkPolicy', 'Role', 'Grant']) {
+    for (const kind of ['NetworkPolicy', 'Role', 'Grant']) {
       assert.match(issueAt(issuesOf({ kind, metadata: { name: 'x' }, spec: {} }), 'spec').expected, new RegExp(`${kind} is not supported yet`));
     }
     assert.deepEqual(validateObject({ kind: 'Ingress', metadata: { name: 'i' } }).spec, { rules: [], tls: [] }, 'Ingress has its own schema now');

@@ -79,10 +79,19 @@ void describe('tables', () => {
   });
 
   void it('puts NAMESPACE first with all namespaces, and uses NAME AGE for other kinds', () => {
-    const vol = obj('Volume', 'data', { size: '1Gi' }, undefined, { namespace: 'prod' });
-    const rows = lines(renderList('Volume', [vol], 'table', { allNamespaces: true, now: NOW }));
+    const pol = obj('NetworkPolicy', 'db', {}, undefined, { namespace: 'prod' });
+    const rows = lines(renderList('NetworkPolicy', [pol], 'table', { allNamespaces: true, now: NOW }));
     assert.deepEqual(rows[0], ['NAMESPACE', 'NAME', 'AGE']);
-    assert.deepEqual(rows[1], ['prod', 'data', '5m']);
+    assert.deepEqual(rows[1], ['prod', 'db', '5m']);
+  });
+
+  void it('shows a volume\'s DRIVER, NODE and STATE (PATH when wide)', () => {
+    const bound = obj('Volume', 'data', { driver: 'local' }, { node: 'node2', state: 'bound', path: '/var/lib/flotilla/volumes/default/data' });
+    const fresh = obj('Volume', 'logs', { driver: 'local' });
+    const rows = lines(renderList('Volume', [bound, fresh], 'wide', { allNamespaces: false, now: NOW }));
+    assert.deepEqual(rows[0], ['NAME', 'DRIVER', 'NODE', 'STATE', 'AGE', 'PATH']);
+    assert.deepEqual(rows[1], ['data', 'local', 'node2', 'bound', '5m', '/var/lib/flotilla/volumes/default/data']);
+    assert.deepEqual(rows[2], ['logs', 'local', '-', 'unbound', '5m', '-']);
   });
 });
 
@@ -131,5 +140,14 @@ void describe('describe', () => {
     const text = describeObject(secret, { events: [] }, NOW);
     assert.match(text, /^ {2}password: +19 bytes$/m);
     assert.doesNotMatch(text, /hunter2|aHVudGVy/);
+  });
+
+  void it('describes a volume: driver, node, state, path', () => {
+    const vol = obj('Volume', 'data', { driver: 'local' }, { node: 'node2', state: 'bound', path: '/d/volumes/default/data', boundAt: NOW.toISOString() });
+    const text = describeObject(vol, { events: [] }, NOW);
+    assert.match(text, /^ {2}Driver: +local$/m);
+    assert.match(text, /^ {2}Node: +node2$/m);
+    assert.match(text, /^ {2}State: +bound$/m);
+    assert.match(text, /^ {2}Path: +\/d\/volumes\/default\/data$/m);
   });
 });

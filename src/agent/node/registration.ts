@@ -50,6 +50,8 @@ export interface NodeIdentity {
   /** Port of the agent endpoint (logs, exec) on `address`. */
   agentPort?: number;
   role?: 'worker' | 'manager';
+  /** Root of the node's local volumes, reported in the status (Volume.status.path is under it). */
+  volumesDir?: string;
 }
 
 /** Capacity from the machine: all cores, all memory; allocatable keeps 5% memory for the system. */
@@ -63,7 +65,7 @@ export function machineResources(override?: Partial<NodeResources>): { capacity:
 }
 
 function nodeStatus(id: NodeIdentity, agentVersion: string): NodeStatus {
-  return { state: 'ready', ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, ...(id.agentPort !== undefined ? { agentPort: id.agentPort } : {}), agentVersion };
+  return { state: 'ready', ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, ...(id.agentPort !== undefined ? { agentPort: id.agentPort } : {}), ...(id.volumesDir !== undefined ? { volumesDir: id.volumesDir } : {}), agentVersion };
 }
 
 /** Creates the Node when missing, then writes a ready status with fresh capacity. */

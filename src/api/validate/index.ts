@@ -54,7 +54,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Secret: secretSpecSchema,
   Config: configSpecSchema,
   Event: eventSpecSchema,
-  Volume: notSupportedYet('Volume'),
+  Volume: volumeSpecSchema,
   NetworkPolicy: notSupportedYet('NetworkPolicy'),
   Role: notSupportedYet('Role'),
   Grant: notSupportedYet('Grant'),

@@ -15,6 +15,7 @@ export const DEFAULT_LISTEN = '127.0.0.1:6443';
 interface ServerOptions {
   dataDir: string;
   listen: string;
+  allowHostBinds?: boolean;
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
   clusterCidr?: string;
@@ -27,6 +28,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .description('run the manager: API, store, scheduler and controllers (foreground)')
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
+    .option('--allow-host-binds', 'admit services with volumes of type bind (host paths); off by default')
     .addOption(new Option('--store <store>', 'state store').choices(['sqlite', 'etcd']).default('sqlite'))
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
@@ -41,6 +43,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
       const server = await runServer({
         dataDir: opts.dataDir,
         listen: opts.listen,
+        allowHostBinds: opts.allowHostBinds === true,
         store: opts.store,
         ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
         ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}),

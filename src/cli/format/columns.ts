@@ -4,7 +4,7 @@
  * never appear: only how many keys a secret holds.
  */
 import type { ApiObject, Kind } from '../../api/object.js';
-import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus } from '../../api/kinds.js';
+import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
 import { formatAge, formatLabels, orDash } from './table.js';
 
 /** One column: its header and how to render a cell. */
@@ -112,6 +112,20 @@ const dataColumns: Column[] = [
   age,
 ];
 
+/** A Volume's state: as written, else `bound` with a node and `unbound` without. */
+export function volumeState(o: ApiObject): string {
+  const st = statusOf<VolumeStatus>(o);
+  return st.state ?? (st.node !== undefined && st.node !== '' ? 'bound' : 'unbound');
+}
+
+const volumeColumns: Column[] = [
+  name,
+  { header: 'DRIVER', cell: (o) => orDash(specOf<VolumeSpec>(o).driver) },
+  { header: 'NODE', cell: (o) => orDash(statusOf<VolumeStatus>(o).node) },
+  { header: 'STATE', cell: volumeState },
+  age,
+];
+
 const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Service: { table: serviceColumns, wide: [] },
   Task: { table: taskColumns, wide: taskWide },
@@ -119,6 +133,7 @@ const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Event: { table: eventColumns, wide: [{ header: 'SOURCE', cell: (o) => orDash(specOf<EventSpec>(o).source) }] },
   Secret: { table: dataColumns, wide: [] },
   Config: { table: dataColumns, wide: [] },
+  Volume: { table: volumeColumns, wide: [{ header: 'PATH', cell: (o) => orDash(statusOf<VolumeStatus>(o).path) }] },
 };
 
 /** Columns for a kind; `wide` adds the extra ones; `allNamespaces` puts NAMESPACE first. */

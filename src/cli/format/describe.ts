@@ -6,8 +6,8 @@
  */
 import { stringify } from 'yaml';
 import type { ApiObject } from '../../api/object.js';
-import type { NodeSpec, NodeStatus, Probe, ProbeResult, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus } from '../../api/kinds.js';
-import { columnsFor, formatPorts, formatReplicas, sortForTable } from './columns.js';
+import type { NodeSpec, NodeStatus, Probe, ProbeResult, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
+import { columnsFor, formatPorts, formatReplicas, sortForTable, volumeState } from './columns.js';
 import { formatAge, formatLabels, orDash, renderTable } from './table.js';
 
 /** Objects shown with the described one. */
@@ -80,6 +80,13 @@ function kindSections(obj: ApiObject, now: Date): [string, string[]][] {
         ['Spec', fields(nodeSpec(obj.spec as Loose<NodeSpec>), 2)],
         ['Status', fields(nodeStatus((obj.status ?? {}) as Loose<NodeStatus>), 2)],
       ];
+    case 'Volume': {
+      const st = (obj.status ?? {}) as Loose<VolumeStatus>;
+      return [
+        ['Spec', fields([['Driver', orDash((obj.spec as Loose<VolumeSpec>).driver)]], 2)],
+        ['Status', fields([['Node', orDash(st.node)], ['State', volumeState(obj)], ['Path', orDash(st.path)], ['Bound', st.boundAt !== undefined ? formatAge(st.boundAt, now) + ' ago' : '-']], 2)],
+      ];
+    }
     case 'Secret':
       return [['Data', fields(secretData(obj.spec as { data?: Record<string, string> }), 2)]];
     default:
