@@ -19,6 +19,7 @@ export const PLURAL: Record<Kind, string> = {
   Ingress: 'ingresses',
   JoinToken: 'jointokens',
   Lease: 'leases',
+  User: 'users',
 };
 
 const SHORT: Record<string, Kind> = { svc: 'Service', no: 'Node', ev: 'Event', netpol: 'NetworkPolicy', ing: 'Ingress', cm: 'Config' };

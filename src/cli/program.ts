@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliContext, type CliDeps } from './context.js';
 import { errorLines, exitCodeOf } from './errors.js';
+import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogs(program, ctx);
   registerExec(program, ctx);
   registerNode(program, ctx);
+  registerAccess(program, ctx);
   registerLaterCommands(program, ctx);
   return program;
 }

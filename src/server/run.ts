@@ -3,7 +3,7 @@
  * API, admin.json, "ready". Everything it starts is stopped by RunningServer.stop().
  *
  *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
- *   -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
+ *   -> RBAC authorizer (Grant and Role informers, audit log; src/server/auth/rbac) -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
  *      src/server/leader) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
  *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
  */
@@ -12,7 +12,9 @@ import path from 'node:path';
 import { DisposableStack, type Disposable } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
 import { RequestAuthenticator } from './auth/authenticate.js';
-import { BuiltinAuthorizer, type Authorizer } from './auth/identity.js';
+import type { Authorizer } from './auth/identity.js';
+import { RbacAuthorizer } from './auth/rbac/authorizer.js';
+import { authenticateUserToken } from './auth/rbac/users.js';
 import { ensureAdminToken, TokenAuthenticator } from './auth/tokens.js';
 import { PLAIN_CODEC, type AdmissionHook, type ObjectCodec } from './hooks.js';
 import type { ApiContext } from './http/context.js';
@@ -53,8 +55,10 @@ export interface RunServerOptions {
   log?: (line: string) => void;
   /** Watch bookmark interval (default 5000 ms). */
   watchBookmarkMs?: number;
-  /** Replaces the built-in authorizer (RBAC). */
+  /** Replaces the RBAC authorizer (admin: all; nodes: the node rules; users: their Grants). */
   authorizer?: Authorizer;
+  /** Audit Event flush interval of the RBAC authorizer (default 1000 ms; 0: no audit Events). */
+  auditFlushMs?: number;
   /** Node certificate and join token lifetimes (tests use short ones). */
   join?: JoinSettings;
   /** Aborts a start that is still waiting for etcd. */
@@ -141,16 +145,18 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       log: opts.log ?? ((line) => console.error(line)),
     }));
     stack.add(await startLoops(opts.loops ?? [], env));
+    const authorizer = opts.authorizer ?? stack.add(new RbacAuthorizer(store, { auditFlushMs: opts.auditFlushMs }));
+    if (authorizer instanceof RbacAuthorizer) await authorizer.start();
     const ctx: ApiContext = {
       store,
       codec: PLAIN_CODEC as ObjectCodec,
-      authorizer: opts.authorizer ?? new BuiltinAuthorizer(),
+      authorizer,
       admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true })] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens), join: opts.join, leadership: () => leadership.status() }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);

@@ -285,8 +285,14 @@ void describe('Task, Event and open kinds', () => {
     const e = validateObject({ kind: 'Event', metadata: { name: 'web.17a3f' }, spec: { involved: 'Service/default/web', reason: 'Scaled' } });
     assert.deepEqual(e.spec, { involved: 'Service/default/web', type: 'Normal', reason: 'Scaled', message: '', source: '', count: 1, firstTimestamp: '', lastTimestamp: '' });
   });
+  void it('Role, Grant and User have their schemas (issue 9)', () => {
+    assert.deepEqual(validateObject({ kind: 'Grant', metadata: { name: 'g' }, spec: { subject: 'user:ann', role: 'view', collection: { namespace: 'prod', labels: { team: 'a' } } } }).spec, { subject: 'user:ann', role: 'view', collection: { namespace: 'prod', labels: { team: 'a' } } });
+    assert.match(issueAt(issuesOf({ kind: 'Grant', metadata: { name: 'g' }, spec: { subject: 'ann', role: 'view', collection: { namespace: 'prod' } } }), 'spec.subject').expected, /user:NAME/);
+    assert.match(issueAt(issuesOf({ kind: 'Role', metadata: { name: 'r' }, spec: { rules: [{ kinds: ['Service'], verbs: ['fly'] }] } }), 'spec.rules[0].verbs[0]').expected, /get/);
+    assert.deepEqual(validateObject({ kind: 'User', metadata: { name: 'ann' }, spec: { tokenSha256: 'a'.repeat(64) } }).spec, { groups: [], tokenSha256: 'a'.repeat(64) });
+  });
   void it('kinds nothing enforces yet are refused with "not supported yet"', () => {
-    for (const kind of ['NetworkPolicy', 'Role', 'Grant']) {
+    for (const kind of ['NetworkPolicy']) {
       assert.match(issueAt(issuesOf({ kind, metadata: { name: 'x' }, spec: {} }), 'spec').expected, new RegExp(`${kind} is not supported yet`));
     }
     assert.deepEqual(validateObject({ kind: 'Ingress', metadata: { name: 'i' } }).spec, { rules: [], tls: [] }, 'Ingress has its own schema now');

@@ -18,6 +18,7 @@ import { completeMetadata, metadataSchema } from './metadata.js';
 import { leaseSpecSchema } from './lease.js';
 import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
+import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
 import { statusSchemaOf } from './status.js';
 import { taskSpecSchema } from './task.js';
 import { volumeSpecSchema } from './volume.js';
@@ -30,6 +31,7 @@ export { leaseSpecSchema } from './lease.js';
 export { volumeSpecSchema, volumeStatusSchema, VOLUME_DRIVERS } from './volume.js';
 export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
+export { grantSpecSchema, roleSpecSchema, userSpecSchema, BUILTIN_ROLE_NAMES, RULE_VERBS, type GrantSpec, type RoleSpec, type RoleRule, type UserSpec } from './rbac.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
 
 /** The API version every object may state; absent means the same. */
@@ -56,8 +58,9 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Event: eventSpecSchema,
   Volume: volumeSpecSchema,
   NetworkPolicy: notSupportedYet('NetworkPolicy'),
-  Role: notSupportedYet('Role'),
-  Grant: notSupportedYet('Grant'),
+  Role: roleSpecSchema,
+  Grant: grantSpecSchema,
+  User: userSpecSchema,
   Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,

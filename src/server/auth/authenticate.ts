@@ -3,6 +3,7 @@
  * verified against the cluster CA (the server requests one but does not require it).
  *
  *   Authorization: Bearer T --known--> Identity(token)   --unknown--> 401
+ *   Authorization: Bearer flt-user-NAME.S --User NAME in the store, hash matches--> Identity(user)
  *   no header, CA-signed cert "node:NAME" ---------------> Identity(node NAME)
  *   nothing ------------------------------------------------> 401 (except public paths)
  *
@@ -20,22 +21,34 @@ import type { TokenAuthenticator } from './tokens.js';
 
 const CERT_KINDS: ReadonlySet<string> = new Set<IdentityKind>(['node', 'user', 'serviceaccount']);
 
+/** Looks up a user token (`flt-user-...`) in the store; undefined when unknown or revoked. */
+export type UserTokenLookup = (token: string) => Promise<Identity | undefined>;
+
 /** Turns a request into an Identity, or throws UnauthorizedError. */
 export class RequestAuthenticator {
-  constructor(private readonly tokens: TokenAuthenticator) {}
+  constructor(private readonly tokens: TokenAuthenticator, private readonly users?: UserTokenLookup) {}
 
-  authenticate(req: IncomingMessage): Identity {
+  /** The caller's identity; a Promise only for user tokens (read from the store each time). */
+  authenticate(req: IncomingMessage): Identity | Promise<Identity> {
     const header = req.headers.authorization;
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
       if (m === null) throw new UnauthorizedError('Authorization header must be "Bearer TOKEN"');
-      const id = this.tokens.authenticate(m[1] as string);
+      const token = m[1] as string;
+      if (this.users !== undefined && token.startsWith('flt-user-')) return this.userIdentity(this.users, token);
+      const id = this.tokens.authenticate(token);
       if (id === undefined) throw new UnauthorizedError('unknown or revoked bearer token');
       return id;
     }
     const fromCert = identityFromCertificate(req.socket as TLSSocket);
     if (fromCert !== undefined) return fromCert;
     throw new UnauthorizedError('no credential: send "Authorization: Bearer TOKEN" or a client certificate signed by the cluster CA');
+  }
+
+  private async userIdentity(users: UserTokenLookup, token: string): Promise<Identity> {
+    const id = await users(token);
+    if (id === undefined) throw new UnauthorizedError('unknown or revoked user token (was the user deleted?)');
+    return id;
   }
 }
 

@@ -16,10 +16,12 @@ export interface Identity {
   name: string;
   /** How the caller proved it. */
   via: 'token' | 'certificate';
+  /** A user's groups (grants to `group:G` apply to its members). */
+  groups?: readonly string[];
 }
 
 /** What a request does, in the terms an RBAC rule speaks. */
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'sign';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'sign' | 'logs' | 'exec' | 'scale';
 
 /** One access to check. `kind` undefined means every kind (a watch of everything). */
 export interface Access {
@@ -29,6 +31,12 @@ export interface Access {
   name?: string;
   /** `status` for the status subresource. */
   subresource?: 'status';
+  /**
+   * The labels of the object, when the caller read it (RBAC collections select by labels).
+   * Absent on the first check of an item route, before the object is read: RBAC then asks only
+   * whether some grant could allow it, and the handler checks again with the labels.
+   */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -37,6 +45,17 @@ export interface Access {
  */
 export interface Authorizer {
   authorize(id: Identity, access: Access): Promise<void> | void;
+  /**
+   * Whether a list or watch shows this object to the caller (RBAC: only objects in the
+   * caller's collections). Absent: every object the list or watch was allowed for.
+   */
+  visible?(id: Identity, verb: 'list' | 'watch', obj: VisibleObject): boolean;
+}
+
+/** What `visible` looks at in an object. */
+export interface VisibleObject {
+  kind: Kind;
+  metadata: { namespace: string; name: string; labels: Readonly<Record<string, string>> };
 }
 
 const READ_VERBS: ReadonlySet<Verb> = new Set<Verb>(['get', 'list', 'watch']);

@@ -14,7 +14,7 @@ import { keyOf, keyString, type ApiObject } from '../../api/object.js';
 import { specEqual, validateObject } from '../../api/validate/index.js';
 import type { TxnOp } from '../../store/store.js';
 import type { Identity } from '../auth/identity.js';
-import { admit, type ApiContext } from './context.js';
+import { admit, authorizeObject, type ApiContext } from './context.js';
 import { mergeSpec, newObject } from './objects.js';
 import { readJsonBody, sendJson } from './respond.js';
 
@@ -41,8 +41,8 @@ export async function applyObjects(ctx: ApiContext, req: IncomingMessage, res: S
   const wanted = validateAll(body.objects);
   for (const w of wanted) {
     const m = w.obj.metadata;
-    await ctx.authorizer.authorize(identity, { verb: 'create', kind: w.obj.kind, namespace: m.namespace, name: m.name });
-    await ctx.authorizer.authorize(identity, { verb: 'update', kind: w.obj.kind, namespace: m.namespace, name: m.name });
+    await ctx.authorizer.authorize(identity, { verb: 'create', kind: w.obj.kind, namespace: m.namespace, name: m.name, labels: m.labels });
+    await ctx.authorizer.authorize(identity, { verb: 'update', kind: w.obj.kind, namespace: m.namespace, name: m.name, labels: m.labels });
   }
   for (let attempt = 0; ; attempt++) {
     try {
@@ -99,6 +99,8 @@ async function applyOnce(ctx: ApiContext, wanted: Wanted[], identity: Identity):
     if (w.expected !== undefined && w.expected !== stored.metadata.revision) {
       throw new ConflictError(`${keyString(keyOf(w.obj))} is at revision ${stored.metadata.revision}, not ${w.expected}`);
     }
+    // The object as stored must be in the caller's collections too (not only as sent).
+    if (!specEqual(stored.metadata.labels, m.labels)) await authorizeObject(ctx, identity, 'update', stored);
     const cur = await ctx.codec.fromStore(stored);
     if (specEqual(cur.spec, w.obj.spec) && specEqual(cur.metadata.labels, m.labels) && specEqual(cur.metadata.annotations ?? {}, m.annotations ?? {})) continue;
     const next = mergeSpec(cur, w.obj);

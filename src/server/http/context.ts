@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError } from '../../api/errors.js';
 import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type ApiObject, type Kind, type ObjectKey } from '../../api/object.js';
 import type { LabelSelector, Store } from '../../store/store.js';
-import type { Authorizer, Identity } from '../auth/identity.js';
+import type { Access, Authorizer, Identity, Verb } from '../auth/identity.js';
 import type { AdmissionHook, AdmissionRequest, ObjectCodec } from '../hooks.js';
 
 /** Server-wide state shared by the handlers. */
@@ -83,4 +83,19 @@ export async function admit(ctx: ApiContext, req: AdmissionRequest): Promise<voi
 /** Decodes stored objects for an answer. */
 export async function decodeAll(ctx: ApiContext, objs: ApiObject[]): Promise<ApiObject[]> {
   return Promise.all(objs.map(async (o) => ctx.codec.fromStore(o)));
+}
+
+/**
+ * The second check of an item route, once the object is read: the same access with the
+ * object's labels (RBAC collections select by labels).
+ */
+export async function authorizeObject(ctx: ApiContext, id: Identity, verb: Verb, obj: ApiObject, subresource?: Access['subresource']): Promise<void> {
+  const m = obj.metadata;
+  await ctx.authorizer.authorize(id, { verb, kind: obj.kind, namespace: m.namespace, name: m.name, labels: m.labels ?? {}, ...(subresource !== undefined ? { subresource } : {}) });
+}
+
+/** The objects of a list the caller may see (all, unless the authorizer filters). */
+export function visibleTo(ctx: ApiContext, id: Identity, verb: 'list' | 'watch', objs: ApiObject[]): ApiObject[] {
+  const visible = ctx.authorizer.visible?.bind(ctx.authorizer);
+  return visible === undefined ? objs : objs.filter((o) => visible(id, verb, o));
 }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../../api/errors.js';
 import type { ApiObject } from '../../api/object.js';
 import { specEqual, validateObject, validateStatus } from '../../api/validate/index.js';
-import { admit, decodeAll, keyFor, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
+import { admit, authorizeObject, decodeAll, keyFor, visibleTo, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
 import { readJsonBody, sendJson } from './respond.js';
 
 /** Unconditional writes retry this often when another writer slips in between read and write. */
@@ -28,7 +28,7 @@ export async function listObjects(ctx: ApiContext, r: ApiRequest): Promise<void>
   const namespace = ns === null || ns === '' ? undefined : namespaceOf(r.kind, r.url);
   await ctx.authorizer.authorize(r.identity, { verb: 'list', kind: r.kind, namespace });
   const out = await ctx.store.list(r.kind, { namespace, labelSelector: parseLabelSelector(r.url.searchParams.get('labelSelector')) });
-  sendJson(r.res, 200, { items: await decodeAll(ctx, out.items), revision: out.revision });
+  sendJson(r.res, 200, { items: await decodeAll(ctx, visibleTo(ctx, r.identity, 'list', out.items)), revision: out.revision });
 }
 
 /** GET /api/v1/{plural}/{name}?namespace= */
@@ -37,6 +37,7 @@ export async function getObject(ctx: ApiContext, r: ApiRequest): Promise<void> {
   await ctx.authorizer.authorize(r.identity, { verb: 'get', kind: key.kind, namespace: key.namespace, name: key.name });
   const obj = await ctx.store.get(key);
   if (obj === undefined) throw notFound(key.kind, key.namespace, key.name);
+  await authorizeObject(ctx, r.identity, 'get', obj);
   sendJson(r.res, 200, await ctx.codec.fromStore(obj));
 }
 
@@ -49,7 +50,7 @@ export async function createObject(ctx: ApiContext, r: ApiRequest): Promise<void
   const full = r.url.searchParams.get('full') === 'true';
   const v = validateObject(raw);
   v.metadata.namespace = namespaceOf(r.kind, r.url, raw.metadata?.namespace);
-  await ctx.authorizer.authorize(r.identity, { verb: 'create', kind: v.kind, namespace: v.metadata.namespace, name: v.metadata.name });
+  await ctx.authorizer.authorize(r.identity, { verb: 'create', kind: v.kind, namespace: v.metadata.namespace, name: v.metadata.name, labels: v.metadata.labels });
   if (full && raw.status !== undefined) await ctx.authorizer.authorize(r.identity, { verb: 'update', kind: v.kind, namespace: v.metadata.namespace, name: v.metadata.name, subresource: 'status' });
   const uid = full && typeof raw.metadata?.uid === 'string' && raw.metadata.uid !== '' ? raw.metadata.uid : undefined;
   const obj = newObject(v, uid, full && raw.status !== undefined ? validateStatus(v.kind, raw.status) : undefined);
@@ -103,7 +104,7 @@ export async function updateObject(ctx: ApiContext, r: ApiRequest): Promise<void
       else next.status = status;
     }
     return next;
-  });
+  }, (cur, next) => authorizeChange(ctx, r, cur, next));
   sendJson(r.res, 200, written);
 }
 
@@ -115,7 +116,7 @@ export async function updateStatus(ctx: ApiContext, r: ApiRequest): Promise<void
   await ctx.authorizer.authorize(r.identity, { verb: 'update', kind: key.kind, namespace: key.namespace, name: key.name, subresource: 'status' });
   const status = validateStatus(key.kind, raw.status);
   const expected = expectedRevision(r.url, raw);
-  const written = await readModifyWrite(ctx, r, expected, 'status', (cur) => ({ ...cur, status }));
+  const written = await readModifyWrite(ctx, r, expected, 'status', (cur) => ({ ...cur, status }), (cur) => authorizeObject(ctx, r.identity, 'update', cur, 'status'));
   sendJson(r.res, 200, written);
 }
 
@@ -124,12 +125,12 @@ export async function deleteObject(ctx: ApiContext, r: ApiRequest): Promise<void
   const key = keyFor(r);
   await ctx.authorizer.authorize(r.identity, { verb: 'delete', kind: key.kind, namespace: key.namespace, name: key.name });
   const expected = expectedRevisionParam(r.url);
-  if (ctx.admission.length > 0) {
-    const cur = await ctx.store.get(key);
-    if (cur === undefined) throw notFound(key.kind, key.namespace, key.name);
-    await admit(ctx, { operation: 'delete', identity: r.identity, object: cur, old: cur });
-  }
-  const gone = await ctx.store.delete(key, expected);
+  const cur = await ctx.store.get(key);
+  if (cur === undefined) throw notFound(key.kind, key.namespace, key.name);
+  await authorizeObject(ctx, r.identity, 'delete', cur);
+  if (ctx.admission.length > 0) await admit(ctx, { operation: 'delete', identity: r.identity, object: cur, old: cur });
+  // A user's delete is pinned to the revision whose labels were checked.
+  const gone = await ctx.store.delete(key, expected ?? (r.identity.kind === 'user' ? cur.metadata.revision : undefined));
   sendJson(r.res, 200, await ctx.codec.fromStore(gone));
 }
 
@@ -138,7 +139,7 @@ export async function deleteObject(ctx: ApiContext, r: ApiRequest): Promise<void
  * read revision as the store's expected revision. Without a caller revision, a write that
  * loses the race is retried on a fresh read (the caller asked for an unconditional write).
  */
-export async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: number | undefined, op: 'update' | 'status', change: (cur: ApiObject) => ApiObject): Promise<ApiObject> {
+export async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: number | undefined, op: 'update' | 'status', change: (cur: ApiObject) => ApiObject, check?: (cur: ApiObject, next: ApiObject) => Promise<void>): Promise<ApiObject> {
   const key = keyFor(r);
   for (let attempt = 0; ; attempt++) {
     const stored = await ctx.store.get(key);
@@ -148,6 +149,7 @@ export async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: 
     }
     const cur = await ctx.codec.fromStore(stored);
     const next = change(cur);
+    await check?.(cur, next);
     await admit(ctx, { operation: op, identity: r.identity, object: next, old: cur });
     try {
       return await ctx.codec.fromStore(await ctx.store.update(await ctx.codec.toStore(next), stored.metadata.revision));
@@ -155,6 +157,24 @@ export async function readModifyWrite(ctx: ApiContext, r: ApiRequest, expected: 
       if (!(err instanceof ConflictError) || expected !== undefined || attempt >= UNCONDITIONAL_RETRIES) throw err;
     }
   }
+}
+
+/**
+ * The label-aware check of an update: the object as it is and as it will be must both be in the
+ * caller's collections (nobody moves an object into or out of reach). A change of a Service's
+ * replicas alone is a `scale`.
+ */
+async function authorizeChange(ctx: ApiContext, r: ApiRequest, cur: ApiObject, next: ApiObject): Promise<void> {
+  const verb = isScaleOnly(cur, next) ? 'scale' : 'update';
+  await authorizeObject(ctx, r.identity, verb, cur);
+  if (!specEqual(cur.metadata.labels, next.metadata.labels)) await authorizeObject(ctx, r.identity, verb, next);
+}
+
+function isScaleOnly(cur: ApiObject, next: ApiObject): boolean {
+  if (cur.kind !== 'Service' || !specEqual(cur.metadata.labels, next.metadata.labels)) return false;
+  const a = cur.spec as Record<string, unknown>;
+  const b = next.spec as Record<string, unknown>;
+  return a.replicas !== b.replicas && specEqual({ ...a, replicas: 0 }, { ...b, replicas: 0 });
 }
 
 /** The body as an object whose kind defaults to the URL's; 400 when they disagree. */

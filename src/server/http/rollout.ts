@@ -4,7 +4,7 @@
  * (src/api/rollout-actions.ts); this handler checks the body and the caller, then writes spec
  * and status together in one store update with the read revision as the expected one.
  *
- *   body -> parse (400 naming the field) -> authorize update Service + Service status
+ *   body -> parse (400 naming the field) -> authorize update Service (again with its labels once read)
  *        -> readModifyWrite: read -> applyRolloutAction (409/404) -> validate a changed spec
  *           -> generation + 1 if the spec changed -> admit -> codec -> store @read revision
  *           (a lost race re-reads and applies the action again)
@@ -15,7 +15,7 @@ import type { Service } from '../../api/kinds.js';
 import type { ApiObject } from '../../api/object.js';
 import { ROLLOUT_ACTIONS, applyRolloutAction, isRolloutAction, type RolloutActionRequest } from '../../api/rollout-actions.js';
 import { specEqual, validateSpec } from '../../api/validate/index.js';
-import { expectedRevisionParam, keyFor, type ApiContext, type ApiRequest } from './context.js';
+import { authorizeObject, expectedRevisionParam, keyFor, type ApiContext, type ApiRequest } from './context.js';
 import { readModifyWrite } from './objects.js';
 import { readJsonBody, sendJson } from './respond.js';
 
@@ -24,13 +24,12 @@ export async function serveRolloutAction(ctx: ApiContext, r: ApiRequest): Promis
   if (r.kind !== 'Service') throw new NotFoundError(`no route for ${r.url.pathname}: only services have rollouts`);
   const body = parseRolloutActionRequest(await readJsonBody(r.req, ctx.bodyLimitBytes));
   const key = keyFor(r);
-  const access = { verb: 'update', kind: key.kind, namespace: key.namespace, name: key.name } as const;
-  await ctx.authorizer.authorize(r.identity, access);
-  await ctx.authorizer.authorize(r.identity, { ...access, subresource: 'status' });
+  // A rollout action is an update of the Service (it writes spec and status together).
+  await ctx.authorizer.authorize(r.identity, { verb: 'update', kind: key.kind, namespace: key.namespace, name: key.name });
   const opts = body.toRevision !== undefined ? { toRevision: body.toRevision } : {};
   const written = await readModifyWrite(ctx, r, expectedRevisionParam(r.url), 'update', (cur) =>
     withGeneration(cur, applyRolloutAction(cur as Service, body.action, { nowMs: Date.now(), ...opts })),
-  );
+  (cur) => authorizeObject(ctx, r.identity, 'update', cur));
   sendJson(r.res, 200, written);
 }
 

@@ -106,7 +106,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (await servePublic(opts, url.pathname, method, res)) return;
   const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes };
   if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
-  const identity = opts.authenticator.authenticate(req);
+  const identity = await opts.authenticator.authenticate(req);
   if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) throw new NotFoundError(`no route for ${url.pathname}`);

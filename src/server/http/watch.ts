@@ -9,6 +9,9 @@
  *   -> a later store error: {"type":"error","error":{code,status,message}} and the end
  *   client gone / server stopping -> store watch stopped
  *
+ * A caller sees only the objects its authorizer makes visible (RBAC: its collections); an
+ * object whose change moves it out of them is simply no longer sent.
+ *
  * The bookmark carries the last revision delivered on this stream (not the store's head), so
  * resuming from it never skips a change still in flight.
  */
@@ -39,7 +42,7 @@ export async function serveWatch(ctx: ApiContext, res: ServerResponse, identity:
   const namespace = nsParam === null || nsParam === '' || (kind !== undefined && CLUSTER_SCOPED.has(kind)) ? undefined : nsParam;
   await ctx.authorizer.authorize(identity, { verb: 'watch', kind, namespace });
   const from = revisionParam(url) ?? (await ctx.store.revision());
-  const stream = new WatchStream(ctx, res, from);
+  const stream = new WatchStream(ctx, res, from, identity);
   const handle = disposable(() => stream.close());
   live.add(handle);
   res.on('close', () => {
@@ -68,11 +71,13 @@ class WatchStream {
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
 
-  constructor(private readonly ctx: ApiContext, private readonly res: ServerResponse, private readonly from: number) {
+  constructor(private readonly ctx: ApiContext, private readonly res: ServerResponse, private readonly from: number, private readonly identity: Identity) {
     this.lastRevision = from;
   }
 
   onEvent(ev: WatchEvent): void {
+    // RBAC: objects outside the caller's collections are not sent (bookmarks still move on).
+    if (this.ctx.authorizer.visible !== undefined && !this.ctx.authorizer.visible(this.identity, 'watch', ev.object)) return;
     // Decoding may be async (secret decryption): chain to keep revision order.
     this.chain = this.chain.then(async () => {
       if (this.closed) return;

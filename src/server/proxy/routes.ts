@@ -4,20 +4,22 @@
  * frames through; for `service/NAME`, merge the logs of every task of the service, each
  * line tagged with its task.
  *
- *   GET  /api/v1/tasks/{name}/logs?namespace=&follow=&tail=     any identity that may get the Task
- *   POST /api/v1/tasks/{name}/exec?namespace=  {command:[...]}  admin only
- *   GET  /api/v1/services/{name}/logs?namespace=&follow=&tail=  any identity that may get the Service
+ *   GET  /api/v1/tasks/{name}/logs?namespace=&follow=&tail=     verb logs on the Task
+ *   POST /api/v1/tasks/{name}/exec?namespace=  {command:[...]}  verb exec on the Task
+ *   GET  /api/v1/services/{name}/logs?namespace=&follow=&tail=  verb logs on the Service
+ *
+ * Both checks (before the read, then with the object's labels) happen before any agent is dialled.
  *
  *   task -> spec.node ("" -> 409 not assigned) -> Node (missing/down/no endpoint -> 503)
  *        -> agent /containers/<ns>_<task>/{logs,exec} -> frames -> caller
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError } from '../../api/errors.js';
+import { ConflictError, NotFoundError, UnavailableError } from '../../api/errors.js';
 import { logQueryString, parseExecRequest, parseLogQuery, type LogQuery } from '../../api/frames.js';
 import type { NodeObject, Task } from '../../api/kinds.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { Identity } from '../auth/identity.js';
-import { namespaceOf, type ApiContext } from '../http/context.js';
+import { authorizeObject, namespaceOf, type ApiContext } from '../http/context.js';
 import { MethodNotAllowedError, readJsonBody } from '../http/respond.js';
 import type { AgentDialer, AgentTarget } from './agent-dialer.js';
 import { pipeExec, pipeLogs, serveServiceLogs, type TaskSource } from './merge.js';
@@ -53,14 +55,16 @@ export async function serveProxy(env: ProxyEnv, r: ProxyRequest): Promise<void> 
   const namespace = namespaceOf(kind, r.url);
   const want = action === 'exec' ? 'POST' : 'GET';
   if (r.method !== want) throw new MethodNotAllowedError(`only ${want} is allowed on ${r.url.pathname}`);
-  if (action === 'exec') {
-    if (r.identity.kind !== 'admin') throw new ForbiddenError(`${r.identity.kind} ${r.identity.name} may not exec in tasks (admin only)`);
-  } else {
-    await env.ctx.authorizer.authorize(r.identity, { verb: 'get', kind, namespace, name });
-  }
+  const verb = action === 'exec' ? 'exec' : 'logs';
+  await env.ctx.authorizer.authorize(r.identity, { verb, kind, namespace, name });
   const q = action === 'logs' ? parseLogQuery(r.url.searchParams) : undefined;
-  if (kind === 'Service') return withStream(env, r.res, (signal) => serveServiceLogs(sourceFor(env), namespace, name, q as LogQuery, r.res, signal));
-  const located = await locateTask(env.ctx, namespace, name);
+  if (kind === 'Service') {
+    const svc = await env.ctx.store.get({ kind: 'Service', namespace, name });
+    if (svc === undefined) throw new NotFoundError(`service ${name} not found in namespace ${namespace}`);
+    await authorizeObject(env.ctx, r.identity, verb, svc);
+    return withStream(env, r.res, (signal) => serveServiceLogs(sourceFor(env), namespace, name, q as LogQuery, r.res, signal));
+  }
+  const located = await locateTask(env.ctx, namespace, name, (task) => authorizeObject(env.ctx, r.identity, verb, task));
   if (action === 'logs') {
     return withStream(env, r.res, (signal) => pipeLogs(env.dialer, located, q as LogQuery, r.res, signal));
   }
@@ -76,9 +80,10 @@ export interface LocatedTask {
 }
 
 /** Reads the task and its node; the clear errors of the brief: not found, not assigned, node down. */
-export async function locateTask(ctx: ApiContext, namespace: string, name: string): Promise<LocatedTask> {
+export async function locateTask(ctx: ApiContext, namespace: string, name: string, check?: (task: Task) => Promise<void>): Promise<LocatedTask> {
   const task = (await ctx.store.get({ kind: 'Task', namespace, name })) as Task | undefined;
   if (task === undefined) throw new NotFoundError(`task ${name} not found in namespace ${namespace}`);
+  await check?.(task);
   return locate(ctx, task);
 }
 
