@@ -19,6 +19,8 @@ import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from '
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
 import type { TaskHook } from './tasks/hooks.js';
+import { SecretsHook } from './secrets/hook.js';
+import { SYSTEM_TMPFS } from './secrets/tmpfs.js';
 import { TaskSupervisor, type NodeTaskView, type TaskImages, type TaskStatusWriter } from './tasks/supervisor.js';
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
@@ -60,6 +62,8 @@ export interface RunAgentOptions {
   /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
   ingressHttpPort?: number;
   ingressHttpsPort?: number;
+  /** Parent of the per-task secret tmpfs mounts (default /run/flotilla/<node>/secrets). */
+  secretsDir?: string;
   log?: (line: string) => void;
 }
 
@@ -100,7 +104,11 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const nodeNet = opts.hooks === undefined
       ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))
       : undefined;
-    const hooks = opts.hooks ?? nodeNet?.hooks ?? [];
+    // Secrets and configs first (a missing one rejects the task before its network is made); tests that replace the hooks add their own.
+    const secretsHook = opts.hooks === undefined
+      ? new SecretsHook({ client, runtimeDir: opts.secretsDir ?? path.join('/run/flotilla', nodeName, 'secrets'), tmpfs: SYSTEM_TMPFS })
+      : undefined;
+    const hooks = opts.hooks ?? [...(secretsHook !== undefined ? [secretsHook] : []), ...(nodeNet?.hooks ?? [])];
     const network = hooks.find((h): h is TaskNetwork => h instanceof TaskNetwork);
     if (network !== undefined) {
       const live = new Set((await runtime.list()).map((c) => c.id));

@@ -21,6 +21,8 @@ export interface RunUpOptions {
   bridge?: string;
   /** Range the node subnet is cut from (the single node gets the first /24). */
   clusterCidr?: string;
+  /** Key-encryption key of Secrets (default DATA_DIR/kek). */
+  kekFile?: string;
   log?: (line: string) => void;
 }
 
@@ -36,7 +38,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const stack = new DisposableStack();
   let announced = false;
   try {
-    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, log: () => undefined }));
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({

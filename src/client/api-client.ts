@@ -161,6 +161,11 @@ export class ApiClient implements Store {
    * service as stored and answers with the written Service (409 when the rollout's state does
    * not allow it).
    */
+  /** `flotilla secret rotate-key`: re-wraps every Secret under a new KEK (POST /api/v1/secret-key/rotate). */
+  rotateSecretKey(): Promise<{ kek: string; file: string; rewrapped: number }> {
+    return this.transport.json('POST', '/api/v1/secret-key/rotate', {});
+  }
+
   rolloutAction(service: { name: string; namespace?: string }, req: RolloutActionRequest): Promise<Service> {
     const key: ObjectKey = { kind: 'Service', namespace: service.namespace ?? '', name: service.name };
     return this.transport.json('POST', `${item(key)}/rollout?${nsQuery('Service', service.namespace)}`, req);

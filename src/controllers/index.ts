@@ -14,6 +14,7 @@ import { createNodeController } from './node/controller.js';
 import { createSchedulerController } from './placement/controller.js';
 import type { SchedulerOptions } from '../scheduler/index.js';
 import { createRolloutController } from './rollout/controller.js';
+import { createSecretRollController } from './secrets/controller.js';
 import { createServiceController, createTaskReaper } from './service/controller.js';
 import type { TaskIdentitySource } from './service/tasks.js';
 
@@ -52,6 +53,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
   const informers = createClusterInformers(store, clock, log);
   const deps = { store, informers, clock, log, identity: opts.identity };
   const endpoints = createEndpointsControllers({ ...deps, serviceCidr: opts.serviceCidr });
+  const secretRoll = createSecretRollController(deps);
   const controllers: Controller[] = [
     createServiceController(deps),
     createRolloutController(deps),
@@ -60,9 +62,10 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
     createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
     ...endpoints.controllers,
     createNodeSubnetController({ ...deps, clusterCidr: opts.clusterCidr }),
+    secretRoll.controller,
   ];
   let stopped = false;
-  const all = [informers.services, informers.tasks, informers.nodes, ...(informers.leases !== undefined ? [informers.leases] : []), ...(informers.volumes !== undefined ? [informers.volumes] : []), endpoints.ingresses];
+  const all = [informers.services, informers.tasks, informers.nodes, ...(informers.leases !== undefined ? [informers.leases] : []), ...(informers.volumes !== undefined ? [informers.volumes] : []), endpoints.ingresses, ...secretRoll.informers];
   const ready = (async () => {
     await Promise.all(all.map((i) => i.start()));
     if (stopped) return;

@@ -17,7 +17,7 @@ export interface ObjectCodec {
   fromStore(obj: ApiObject): Promise<ApiObject> | ApiObject;
 }
 
-/** Stores objects as they are. TODO(secret-encryption): replace for Secret. */
+/** Stores objects as they are (tests of the API alone); the server installs src/server/secrets/codec.ts. */
 export const PLAIN_CODEC: ObjectCodec = {
   toStore: (o) => o,
   fromStore: (o) => o,

@@ -3,6 +3,7 @@
  * API, admin.json, "ready". Everything it starts is stopped by RunningServer.stop().
  *
  *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
+ *   -> KEK (DATA_DIR/kek or --kek-file; must decrypt every stored Secret, src/server/secrets)
  *   -> RBAC authorizer (Grant and Role informers, audit log; src/server/auth/rbac) -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
  *      src/server/leader) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
  *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
@@ -12,11 +13,13 @@ import path from 'node:path';
 import { DisposableStack, type Disposable } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
 import { RequestAuthenticator } from './auth/authenticate.js';
-import type { Authorizer } from './auth/identity.js';
+import { BuiltinAuthorizer, isNodeOf, type Authorizer } from './auth/identity.js';
 import { RbacAuthorizer } from './auth/rbac/authorizer.js';
 import { authenticateUserToken } from './auth/rbac/users.js';
 import { ensureAdminToken, TokenAuthenticator } from './auth/tokens.js';
-import { PLAIN_CODEC, type AdmissionHook, type ObjectCodec } from './hooks.js';
+import type { AdmissionHook, ObjectCodec } from './hooks.js';
+import { StoreSourceAccess } from './secrets/access.js';
+import { openSecretKeys } from './secrets/keys.js';
 import type { ApiContext } from './http/context.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './http/respond.js';
 import { startApiServer } from './http/server.js';
@@ -69,6 +72,8 @@ export interface RunServerOptions {
   clusterCidr?: string;
   /** Heartbeat age after which a node is down and its tasks are replaced (default 6000 ms). */
   nodeGracePeriodMs?: number;
+  /** The key-encryption key of Secrets (`--kek-file`; default DATA_DIR/kek, created on the first start). */
+  kekFile?: string;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -135,6 +140,8 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => store.close() });
+    // Before any loop or API writes: a KEK that does not decrypt the stored secrets stops the start here.
+    const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
     const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
@@ -145,12 +152,14 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       log: opts.log ?? ((line) => console.error(line)),
     }));
     stack.add(await startLoops(opts.loops ?? [], env));
-    const authorizer = opts.authorizer ?? stack.add(new RbacAuthorizer(store, { auditFlushMs: opts.auditFlushMs }));
+    const nodeRules = new BuiltinAuthorizer(new StoreSourceAccess(store, isNodeOf));
+    const authorizer = opts.authorizer ?? stack.add(new RbacAuthorizer(store, { nodes: nodeRules, auditFlushMs: opts.auditFlushMs }));
     if (authorizer instanceof RbacAuthorizer) await authorizer.start();
     const ctx: ApiContext = {
       store,
-      codec: PLAIN_CODEC as ObjectCodec,
+      codec: secretKeys.codec as ObjectCodec,
       authorizer,
+      rotateSecretKey: () => secretKeys.rotate(),
       admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true })] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,

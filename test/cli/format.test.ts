@@ -74,8 +74,12 @@ void describe('tables', () => {
 
   void it('never prints secret values in a table', () => {
     const text = renderList('Secret', [secret], 'wide', { allNamespaces: false, now: NOW });
-    assert.deepEqual(lines(text)[1], ['db', '1', '5m']);
+    assert.deepEqual(lines(text)[0], ['NAME', 'KEYS', 'SIZE', 'AGE']);
+    assert.deepEqual(lines(text)[1], ['db', 'password', '19B', '5m']);
     assert.doesNotMatch(text, /hunter2|aHVudGVy/);
+    // As the API answers it: key names and sizes only.
+    const redacted = obj('Secret', 'db', { keys: [{ name: 'password', bytes: 19 }, { name: 'user', bytes: 3 }] });
+    assert.deepEqual(lines(renderList('Secret', [redacted], 'table', { allNamespaces: false, now: NOW }))[1], ['db', 'password,user', '22B', '5m']);
   });
 
   void it('puts NAMESPACE first with all namespaces, and uses NAME AGE for other kinds', () => {

@@ -195,7 +195,7 @@ const volumeRef = z.object({
  * Fields whose work is not written yet: refused with "not supported yet" (CONTRACT.md: a field
  * the API accepts does what it says). Each line goes when its feature works end to end.
  */
-const NOT_SUPPORTED_YET: ReadonlyArray<'secrets' | 'configs' | 'volumes'> = ['secrets', 'configs'];
+const NOT_SUPPORTED_YET: ReadonlyArray<'secrets' | 'configs' | 'volumes'> = [];
 
 /** The Service spec schema: input as users write it, output a complete ServiceSpec. */
 export const serviceSpecSchema = z.object({

@@ -20,6 +20,8 @@ export interface UpOptions {
   bridge?: string;
   /** Range the node subnet is cut from. */
   clusterCidr?: string;
+  /** Key-encryption key of Secrets (default DATA_DIR/kek). */
+  kekFile?: string;
 }
 
 /** Options of `flotilla agent`. */
@@ -59,7 +61,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -137,6 +139,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--subnet <cidr>', 'subnet of the tasks on this node (default: the one the server assigns from the cluster CIDR)')
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--cluster-cidr <cidr>', 'range the node task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
+    .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program

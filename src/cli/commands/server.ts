@@ -19,6 +19,7 @@ interface ServerOptions {
   store: 'sqlite' | 'etcd';
   etcdEndpoints?: string;
   clusterCidr?: string;
+  kekFile?: string;
 }
 
 /** Registers `server`. */
@@ -32,6 +33,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .addOption(new Option('--store <store>', 'state store').choices(['sqlite', 'etcd']).default('sqlite'))
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
+    .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
     .action(async (opts: ServerOptions) => {
       const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (opts.store === 'etcd' && (endpoints === undefined || endpoints.length === 0)) {
@@ -47,6 +49,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         store: opts.store,
         ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
         ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}),
+        ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });

@@ -105,7 +105,22 @@ function eventMessage(o: ApiObject): string {
   return `${orDash(s.message)}${count}`;
 }
 
-/** Keys only: a secret's or config's values never go to a table. */
+/** A Secret as the API answers it: key names and sizes (src/server/secrets/redact.ts), never values. */
+const secretColumns: Column[] = [
+  name,
+  { header: 'KEYS', cell: (o) => orDash(secretKeys(o).map((k) => k.name).join(',')) },
+  { header: 'SIZE', cell: (o) => `${secretKeys(o).reduce((n, k) => n + k.bytes, 0)}B` },
+  age,
+];
+
+/** The key names and sizes of a (redacted) Secret. */
+export function secretKeys(o: ApiObject): Array<{ name: string; bytes: number }> {
+  const spec = specOf<{ keys: Array<{ name: string; bytes: number }>; data: Record<string, string> }>(o);
+  if (spec.keys !== undefined) return spec.keys;
+  return Object.entries(spec.data ?? {}).map(([k, v]) => ({ name: k, bytes: Buffer.from(v, 'base64').length }));
+}
+
+/** Keys only: a config's values never go to a table. */
 const dataColumns: Column[] = [
   name,
   { header: 'DATA', cell: (o) => String(Object.keys(specOf<{ data: Record<string, string> }>(o).data ?? {}).length) },
@@ -131,7 +146,7 @@ const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Task: { table: taskColumns, wide: taskWide },
   Node: { table: nodeColumns, wide: nodeWide },
   Event: { table: eventColumns, wide: [{ header: 'SOURCE', cell: (o) => orDash(specOf<EventSpec>(o).source) }] },
-  Secret: { table: dataColumns, wide: [] },
+  Secret: { table: secretColumns, wide: [] },
   Config: { table: dataColumns, wide: [] },
   Volume: { table: volumeColumns, wide: [{ header: 'PATH', cell: (o) => orDash(statusOf<VolumeStatus>(o).path) }] },
 };

@@ -88,7 +88,7 @@ function kindSections(obj: ApiObject, now: Date): [string, string[]][] {
       ];
     }
     case 'Secret':
-      return [['Data', fields(secretData(obj.spec as { data?: Record<string, string> }), 2)]];
+      return [['Data', fields(secretData(obj.spec as SecretView), 2)]];
     default:
       return [
         ['Spec', yamlLines(obj.spec)],
@@ -228,8 +228,12 @@ function nodeStatus(st: Loose<NodeStatus>): Field[] {
   ];
 }
 
+/** A Secret as the API answers it (key names and sizes), or with data (a file's). */
+type SecretView = { keys?: Array<{ name: string; bytes: number }>; data?: Record<string, string> } | undefined;
+
 /** Sizes only: the value of a secret is never printed. */
-function secretData(s: { data?: Record<string, string> } | undefined): Field[] {
+function secretData(s: SecretView): Field[] {
+  if (s?.keys !== undefined) return s.keys.map((k) => [k.name, `${k.bytes} bytes`]);
   return Object.entries(s?.data ?? {}).map(([k, v]) => [k, `${Buffer.from(v, 'base64').length} bytes`]);
 }
 

@@ -5,6 +5,7 @@
  */
 import { ForbiddenError } from '../../api/errors.js';
 import type { Kind } from '../../api/object.js';
+import type { SourceAccess } from '../secrets/access.js';
 
 /** Kinds of callers. `admin` holds the admin token; `node` a CA-signed `node:NAME` certificate. */
 export type IdentityKind = 'admin' | 'node' | 'user' | 'serviceaccount';
@@ -61,17 +62,40 @@ export interface VisibleObject {
 const READ_VERBS: ReadonlySet<Verb> = new Set<Verb>(['get', 'list', 'watch']);
 
 /**
- * The built-in policy until RBAC lands: admin may do anything; a node may read everything
- * (TODO(rbac): only the secrets of its own tasks), write the status of Tasks and Nodes, create
- * and update its own Node object and its own heartbeat Lease, and create Events. Everyone else: nothing.
+ * The built-in policy until RBAC lands: admin may do anything; a node may read everything but
+ * Secrets and Configs, write the status of Tasks and Nodes, create and update its own Node
+ * object and its own heartbeat Lease, and create Events. A node may GET one Secret or Config
+ * only while it runs a task that uses it (need-to-know, asked of `sources` on every read; never
+ * list or watch them). Everyone else: nothing.
  */
 export class BuiltinAuthorizer implements Authorizer {
-  authorize(id: Identity, a: Access): void {
+  /** `sources` answers the need-to-know question; without it nodes read no Secret or Config. */
+  constructor(private readonly sources?: SourceAccess) {}
+
+  authorize(id: Identity, a: Access): Promise<void> | void {
     if (id.kind === 'admin') return;
+    if (id.kind === 'node' && (a.kind === 'Secret' || a.kind === 'Config') && a.subresource === undefined) return this.authorizeSource(id, a, a.kind);
     if (id.kind === 'node' && nodeMay(id.name, a)) return;
-    const what = [a.kind ?? 'every kind', a.subresource].filter(Boolean).join(' ');
-    throw new ForbiddenError(`${id.kind} ${id.name} may not ${a.verb} ${what}${a.name !== undefined ? ` ${a.name}` : ''}`);
+    throw denied(id, a);
   }
+
+  private async authorizeSource(id: Identity, a: Access, kind: 'Secret' | 'Config'): Promise<void> {
+    const what = kind === 'Secret' ? 'secrets' : 'configs';
+    if (a.verb !== 'get' || a.name === undefined) throw new ForbiddenError(`node ${id.name} may not ${a.verb} ${what}: a node reads one ${kind} at a time, only for its tasks`);
+    const ns = a.namespace ?? '';
+    if (this.sources !== undefined && (await this.sources.nodeUses(id.name, kind, ns, a.name))) return;
+    throw new ForbiddenError(`node ${id.name} may not get ${kind} ${ns}/${a.name}: no task meant to run on this node uses it`);
+  }
+}
+
+function denied(id: Identity, a: Access): ForbiddenError {
+  const what = [a.kind ?? 'every kind', a.subresource].filter(Boolean).join(' ');
+  return new ForbiddenError(`${id.kind} ${id.name} may not ${a.verb} ${what}${a.name !== undefined ? ` ${a.name}` : ''}`);
+}
+
+/** True when a task on `taskNode` belongs to the node credential `identity` (itself, or a node of its hollow credential). */
+export function isNodeOf(identity: string, taskNode: string): boolean {
+  return identity === taskNode || isHollowNodeOf(identity, taskNode);
 }
 
 function nodeMay(node: string, a: Access): boolean {

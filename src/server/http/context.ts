@@ -8,6 +8,8 @@ import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type ApiObject, type Kind, type Obje
 import type { LabelSelector, Store } from '../../store/store.js';
 import type { Access, Authorizer, Identity, Verb } from '../auth/identity.js';
 import type { AdmissionHook, AdmissionRequest, ObjectCodec } from '../hooks.js';
+import type { RotationResult } from '../secrets/keys.js';
+import { redactSecret } from '../secrets/redact.js';
 
 /** Server-wide state shared by the handlers. */
 export interface ApiContext {
@@ -19,6 +21,8 @@ export interface ApiContext {
   /** Interval of bookmark lines on watch streams. */
   watchBookmarkMs: number;
   version: { version: string; commit?: string };
+  /** `flotilla secret rotate-key` (absent: the server has no KEK, e.g. a test's plain codec). */
+  rotateSecretKey?: () => Promise<RotationResult>;
 }
 
 /** One authenticated request routed to an object collection. */
@@ -80,9 +84,18 @@ export async function admit(ctx: ApiContext, req: AdmissionRequest): Promise<voi
   for (const hook of ctx.admission) await hook.admit(req);
 }
 
-/** Decodes stored objects for an answer. */
+/** Decodes stored objects for an answer (Secret values removed, see present). */
 export async function decodeAll(ctx: ApiContext, objs: ApiObject[]): Promise<ApiObject[]> {
-  return Promise.all(objs.map(async (o) => ctx.codec.fromStore(o)));
+  return Promise.all(objs.map(async (o) => present(ctx, o)));
+}
+
+/**
+ * A stored object as an answer: decoded, and a Secret without its values (key names and
+ * sizes only). `reveal` keeps them: only for a node's GET that passed the need-to-know check.
+ */
+export async function present(ctx: ApiContext, stored: ApiObject, reveal = false): Promise<ApiObject> {
+  const obj = await ctx.codec.fromStore(stored);
+  return reveal ? obj : redactSecret(obj);
 }
 
 /**

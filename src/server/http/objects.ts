@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { BadRequestError, ConflictError, NotFoundError } from '../../api/errors.js';
 import type { ApiObject } from '../../api/object.js';
 import { specEqual, validateObject, validateStatus } from '../../api/validate/index.js';
-import { admit, authorizeObject, decodeAll, keyFor, visibleTo, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
+import { keepControllerAnnotations } from '../../api/controller-annotations.js';
+import { admit, authorizeObject, decodeAll, keyFor, present, visibleTo, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
 import { readJsonBody, sendJson } from './respond.js';
+import { redactSecret } from '../secrets/redact.js';
 
 /** Unconditional writes retry this often when another writer slips in between read and write. */
 const UNCONDITIONAL_RETRIES = 5;
@@ -38,7 +40,8 @@ export async function getObject(ctx: ApiContext, r: ApiRequest): Promise<void> {
   const obj = await ctx.store.get(key);
   if (obj === undefined) throw notFound(key.kind, key.namespace, key.name);
   await authorizeObject(ctx, r.identity, 'get', obj);
-  sendJson(r.res, 200, await ctx.codec.fromStore(obj));
+  // A node got past the authorizer's need-to-know check: it runs a task that uses this object.
+  sendJson(r.res, 200, await present(ctx, obj, r.identity.kind === 'node'));
 }
 
 /**
@@ -56,7 +59,7 @@ export async function createObject(ctx: ApiContext, r: ApiRequest): Promise<void
   const obj = newObject(v, uid, full && raw.status !== undefined ? validateStatus(v.kind, raw.status) : undefined);
   await admit(ctx, { operation: 'create', identity: r.identity, object: obj });
   const created = await ctx.store.create(await ctx.codec.toStore(obj));
-  sendJson(r.res, 201, await ctx.codec.fromStore(created));
+  sendJson(r.res, 201, await present(ctx, created));
 }
 
 /** The object as first stored: server-owned fields set, no status unless given. */
@@ -74,7 +77,8 @@ export function newObject(v: ApiObject, uid?: string, status?: unknown): ApiObje
 export function mergeSpec(cur: ApiObject, v: ApiObject): ApiObject {
   const changed = !specEqual(cur.spec, v.spec);
   const metadata = { ...cur.metadata, labels: v.metadata.labels, generation: cur.metadata.generation + (changed ? 1 : 0) };
-  if (v.metadata.annotations !== undefined) metadata.annotations = v.metadata.annotations;
+  const annotations = keepControllerAnnotations(cur.metadata.annotations, v.metadata.annotations);
+  if (annotations !== undefined) metadata.annotations = annotations;
   else delete metadata.annotations;
   const next: ApiObject = { kind: cur.kind, metadata, spec: v.spec };
   if (cur.status !== undefined) next.status = cur.status;
@@ -105,7 +109,7 @@ export async function updateObject(ctx: ApiContext, r: ApiRequest): Promise<void
     }
     return next;
   }, (cur, next) => authorizeChange(ctx, r, cur, next));
-  sendJson(r.res, 200, written);
+  sendJson(r.res, 200, redactSecret(written));
 }
 
 /** PUT /api/v1/{plural}/{name}/status: status only, validated per kind, with expected revision. */
@@ -117,7 +121,7 @@ export async function updateStatus(ctx: ApiContext, r: ApiRequest): Promise<void
   const status = validateStatus(key.kind, raw.status);
   const expected = expectedRevision(r.url, raw);
   const written = await readModifyWrite(ctx, r, expected, 'status', (cur) => ({ ...cur, status }), (cur) => authorizeObject(ctx, r.identity, 'update', cur, 'status'));
-  sendJson(r.res, 200, written);
+  sendJson(r.res, 200, redactSecret(written));
 }
 
 /** DELETE /api/v1/{plural}/{name}?namespace=&revision= */
@@ -131,7 +135,7 @@ export async function deleteObject(ctx: ApiContext, r: ApiRequest): Promise<void
   if (ctx.admission.length > 0) await admit(ctx, { operation: 'delete', identity: r.identity, object: cur, old: cur });
   // A user's delete is pinned to the revision whose labels were checked.
   const gone = await ctx.store.delete(key, expected ?? (r.identity.kind === 'user' ? cur.metadata.revision : undefined));
-  sendJson(r.res, 200, await ctx.codec.fromStore(gone));
+  sendJson(r.res, 200, await present(ctx, gone));
 }
 
 /**

@@ -20,6 +20,7 @@ import type { ApiContext, ApiRequest } from './context.js';
 import { createObject, deleteObject, getObject, listObjects, updateObject, updateStatus } from './objects.js';
 import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
 import { serveRolloutAction } from './rollout.js';
+import { ROTATE_KEY_PATH, serveRotateKey } from '../secrets/routes.js';
 import { serveWatch } from './watch.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
@@ -114,6 +115,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (rest.length === 1 && rest[0] === 'apply') return methodIs(method, 'POST', () => applyObjects(ctx, req, res, identity));
   if (rest.length === 1 && rest[0] === 'watch') return methodIs(method, 'GET', () => serveWatch(ctx, res, identity, url, live));
   if (rest.length === 1 && rest[0] === 'revision') return methodIs(method, 'GET', async () => sendJson(res, 200, { revision: await ctx.store.revision() }));
+  if (rest.length === 2 && rest[0] === ROTATE_KEY_PATH[0] && rest[1] === ROTATE_KEY_PATH[1]) return methodIs(method, 'POST', () => serveRotateKey(ctx, res, identity));
   if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);

@@ -22,7 +22,7 @@ import { CLUSTER_SCOPED, type Kind } from '../../api/object.js';
 import { disposable, type Disposable } from '../../lifecycle.js';
 import type { Watch, WatchEvent } from '../../store/store.js';
 import type { Identity } from '../auth/identity.js';
-import { revisionParam, type ApiContext } from './context.js';
+import { present, revisionParam, type ApiContext } from './context.js';
 import { sendError } from './respond.js';
 
 /** How long the answer waits for an immediate store error before committing to 200. */
@@ -81,7 +81,7 @@ class WatchStream {
     // Decoding may be async (secret decryption): chain to keep revision order.
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
-      const object = await this.ctx.codec.fromStore(ev.object);
+      const object = await present(this.ctx, ev.object);
       this.lastRevision = ev.revision;
       this.write(JSON.stringify({ type: ev.type, object, revision: ev.revision }));
     }).catch((err: unknown) => this.onError(err as Error));

@@ -1,0 +1,30 @@
+/**
+ * Need-to-know for nodes: a node may GET one Secret or Config only while a Task assigned to it
+ * (spec.node, or a node of its hollow credential), desired running, names that source in its
+ * template. Checked on every read against the store (Tasks of the namespace), so a value stops
+ * being served as soon as the task is shut down or moved.
+ */
+import type { Task } from '../../api/kinds.js';
+import type { Store } from '../../store/store.js';
+
+/** Answers whether a node runs a task that uses a source; the BuiltinAuthorizer asks it. */
+export interface SourceAccess {
+  nodeUses(node: string, kind: 'Secret' | 'Config', namespace: string, name: string): Promise<boolean>;
+}
+
+/** True when the task is meant to run on `node` and lists the source. */
+export function taskUses(t: Task, nodeMatches: (taskNode: string) => boolean, kind: 'Secret' | 'Config', name: string): boolean {
+  if (t.spec.desiredState !== 'running' || !nodeMatches(t.spec.node)) return false;
+  const refs = kind === 'Secret' ? t.spec.template.secrets ?? [] : t.spec.template.configs ?? [];
+  return refs.some((r) => r.source === name);
+}
+
+/** SourceAccess reading Tasks from the store on every call. */
+export class StoreSourceAccess implements SourceAccess {
+  constructor(private readonly store: Pick<Store, 'list'>, private readonly sameNode: (identity: string, taskNode: string) => boolean) {}
+
+  async nodeUses(node: string, kind: 'Secret' | 'Config', namespace: string, name: string): Promise<boolean> {
+    const tasks = (await this.store.list('Task', { namespace })).items as Task[];
+    return tasks.some((t) => taskUses(t, (n) => n !== '' && this.sameNode(node, n), kind, name));
+  }
+}
