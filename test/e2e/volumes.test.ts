@@ -3,7 +3,7 @@
  * it to the node of its first task; the task writes a file into it, its process is killed
  * (kill -9 of status.pid) and the replacement, on the same node, reads the file; scaling up keeps
  * every task on that node and draining it leaves the replacement pending with the reason; the
- * data survives an agent restart; `delete volume` is refused while a task uses it and allowed
+ * data survives an agent restart and a service update; `delete volume` is refused while a task uses it and allowed
  * after the service is gone; a tmpfs volume shows its size in `df` inside the container.
  */
 import { after, before, describe, it } from 'node:test';
@@ -93,6 +93,14 @@ spec:
     assert.equal(back.code, 0, back.stderr);
     const again = await c().runningTasks('db', 3, 90_000);
     assert.ok(again.every((t) => t.spec.node === home), 'back on the volume node');
+
+    await c().apply(dbService(3).replace('  replicas: 3\n', '  replicas: 3\n  env: {REVISION: "2"}\n'));
+    const updated = await eventually('the update rolled out', 120_000, async () => {
+      const ts = (await c().tasks('db')).filter((t) => t.status?.state === 'running' && t.spec.desiredState === 'running' && !again.some((o) => o.metadata.name === t.metadata.name));
+      return ts.length === 3 ? ts : undefined;
+    });
+    assert.ok(updated.every((t) => t.spec.node === home), 'the new revision runs on the volume node');
+    assert.equal(await exec((updated[0] as TaskJson).metadata.name, 'cat /var/lib/db/greeting'), 'kept-across-tasks\n', 'the data survives a service update');
   });
 
   void it('delete volume is refused while a task uses it, allowed once the service is gone; the data stays on the node', async () => {
