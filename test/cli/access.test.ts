@@ -69,6 +69,20 @@ void describe('flotilla user / grant', { timeout: 60_000 }, () => {
     }
   });
 
+  void it('an edit grant lets the user scale and delete with the CLI (-n NS), only inside the collection', async () => {
+    const file = path.join(t.dir, 'sam.json');
+    assert.equal((await cli(['user', 'create', 'sam', '-o', file], admin)).code, 0);
+    assert.equal((await cli(['grant', 'create', '--subject', 'user:sam', '--role', 'edit', '--namespace', 'prod', '--label', 'team=a'], admin)).code, 0);
+    await waitFor('the grant', async () => (await cli(['get', 'service', 'web', '-n', 'prod'], file)).code === 0);
+    const scaled = await cli(['scale', 'service', 'web', '-n', 'prod', '--replicas', '3'], file);
+    assert.equal(scaled.code, 0, scaled.err);
+    assert.equal(scaled.out, 'service/web scaled to 3\n');
+    const refused = await cli(['scale', 'service', 'db', '-n', 'prod', '--replicas', '3'], file);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.err, /^error: user sam may not get services in namespace prod \(db\)/);
+    assert.equal((await cli(['delete', 'service', 'web', '-n', 'prod'], file)).code, 0);
+  });
+
   void it('user create without -o prints the config; bad subjects and roles get one clear line', async () => {
     const printed = await cli(['user', 'create', 'bob'], admin);
     assert.equal(printed.code, 0, printed.err);
