@@ -57,7 +57,11 @@ void describe('flotilla user / grant', { timeout: 60_000 }, () => {
       await assert.rejects(ann.delete({ kind: 'Service', namespace: 'prod', name: 'web' }), /user ann may not delete services in namespace prod/);
       const list = await cli(['get', 'grants'], admin);
       assert.equal(list.code, 0, list.err);
-      assert.match(list.out, /ann-view-prod-/);
+      assert.match(list.out, /^NAME\s+SUBJECT\s+ROLE\s+NAMESPACE\s+LABELS\s+AGE\n/);
+      assert.match(list.out, /ann-view-prod-[0-9a-f]{6}\s+user:ann\s+view\s+prod\s+team=a\s/);
+      const users = await cli(['get', 'users'], admin);
+      assert.match(users.out, /^NAME\s+GROUPS\s+AGE\nann\s+dev\s/);
+      assert.doesNotMatch(users.out, /[0-9a-f]{64}/);
       const again = await cli(['user', 'create', 'ann'], admin);
       assert.equal(again.code, 2);
       assert.match(again.err, /user ann already exists/);

@@ -6,6 +6,7 @@
 import type { ApiObject, Kind } from '../../api/object.js';
 import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
 import { formatAge, formatLabels, orDash } from './table.js';
+import { grantColumns, roleColumns, userColumns } from './access-columns.js';
 
 /** One column: its header and how to render a cell. */
 export interface Column {
@@ -149,6 +150,9 @@ const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Secret: { table: secretColumns, wide: [] },
   Config: { table: dataColumns, wide: [] },
   Volume: { table: volumeColumns, wide: [{ header: 'PATH', cell: (o) => orDash(statusOf<VolumeStatus>(o).path) }] },
+  Grant: { table: grantColumns, wide: [] },
+  User: { table: userColumns, wide: [] },
+  Role: { table: roleColumns, wide: [] },
 };
 
 /** Columns for a kind; `wide` adds the extra ones; `allNamespaces` puts NAMESPACE first. */

@@ -5,8 +5,12 @@
 import type { RoleRule } from '../../../api/validate/index.js';
 import type { Kind } from '../../../api/object.js';
 
-/** Kinds `view` may read: everything but Secrets and credentials (User and JoinToken hold token hashes). */
-const VIEWABLE: Kind[] = ['Node', 'Service', 'Task', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'Lease'];
+/**
+ * Kinds `view` may read: everything but credentials (User and JoinToken hold token hashes).
+ * Secrets are listed without their values: the API never answers a value to anyone but a node
+ * that runs a task using it (src/server/secrets/redact.ts).
+ */
+const VIEWABLE: Kind[] = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'Lease'];
 const READ: RoleRule['verbs'] = ['get', 'list', 'watch'];
 const view: RoleRule = { kinds: VIEWABLE, verbs: READ };
 
