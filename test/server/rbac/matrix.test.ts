@@ -164,6 +164,29 @@ void describe('RBAC authorization matrix', { timeout: 120_000 }, () => {
     await waitFor('the group grant', async () => (await call(token, 'GET', '/api/v1/services/web-out?namespace=prod')).status === 200);
   });
 
+  void it('a custom Role takes effect; a Role named like a built-in one changes nothing', async () => {
+    const { token, sha256 } = newUserToken('deb');
+    await t.client.create({ kind: 'User', metadata: { name: 'deb' }, spec: { tokenSha256: sha256 } } as unknown as ApiObject);
+    await t.client.create({ kind: 'Role', metadata: { name: 'debugger' }, spec: { rules: [{ kinds: ['Task'], verbs: ['logs'] }] } } as unknown as ApiObject);
+    await t.client.create({ kind: 'Role', metadata: { name: 'view' }, spec: { rules: [{ kinds: ['*'], verbs: ['*'] }] } } as unknown as ApiObject);
+    await t.client.create({ kind: 'Grant', metadata: { name: 'deb-debugger' }, spec: { subject: 'user:deb', role: 'debugger', collection: { namespace: 'prod' } } } as unknown as ApiObject);
+    await waitFor('the custom role', async () => (await call(token, 'GET', '/api/v1/tasks/task-out/logs?namespace=prod')).status === 409);
+    assert.equal((await call(token, 'GET', '/api/v1/tasks/task-out?namespace=prod')).status, 403, 'logs, not get');
+    assert.equal(await attempt(tokens.get('view') as string, 'delete', 'in'), false, 'the built-in view is not widened by a Role named view');
+  });
+
+  void it('admin over a namespace reaches no cluster-scoped object: no Grant, User or Node writes (no escalation)', async () => {
+    const token = tokens.get('admin') as string;
+    const grant = { kind: 'Grant', metadata: { name: 'escalate' }, spec: { subject: 'user:u-admin', role: 'admin', collection: { namespace: '*' } } };
+    const r = await call(token, 'POST', '/api/v1/grants', grant);
+    assert.equal(r.status, 403);
+    assert.match((r.body as { message: string }).message, /^user u-admin may not create grants \(cluster-scoped\)/);
+    assert.equal((await call(token, 'POST', '/api/v1/apply', { objects: [grant] })).status, 403);
+    assert.equal((await call(token, 'DELETE', '/api/v1/users/u-view')).status, 403);
+    assert.equal((await call(token, 'GET', '/api/v1/services?namespace=dev')).status, 200, 'another namespace: an empty list');
+    assert.equal((await call(token, 'GET', '/api/v1/services/web-in?namespace=dev')).status, 403);
+  });
+
   void it('a deleted user\'s token is refused at once (401 on the next request)', async () => {
     const { token, sha256 } = newUserToken('leaver');
     await t.client.create({ kind: 'User', metadata: { name: 'leaver' }, spec: { tokenSha256: sha256 } } as unknown as ApiObject);
