@@ -10,7 +10,8 @@
  *   client gone / server stopping -> store watch stopped
  *
  * A caller sees only the objects its authorizer makes visible (RBAC: its collections); an
- * object whose change moves it out of them is simply no longer sent.
+ * object this stream delivered that moves out of them is sent once more as `deleted` (its key
+ * only, not what it became).
  *
  * The bookmark carries the last revision delivered on this stream (not the store's head), so
  * resuming from it never skips a change still in flight.
@@ -18,7 +19,7 @@
 import type { ServerResponse } from 'node:http';
 import { BadRequestError, FlotillaError } from '../../api/errors.js';
 import { resolveKind } from '../../api/kind-names.js';
-import { CLUSTER_SCOPED, type Kind } from '../../api/object.js';
+import { CLUSTER_SCOPED, keyOf, keyString, type Kind } from '../../api/object.js';
 import { disposable, type Disposable } from '../../lifecycle.js';
 import type { Watch, WatchEvent } from '../../store/store.js';
 import type { Identity } from '../auth/identity.js';
@@ -67,6 +68,8 @@ class WatchStream {
   private failed: Error | undefined;
   private pending: string[] = [];
   private lastRevision: number;
+  /** Keys of the objects sent to a user on this stream (RBAC: to tell when one leaves its collections). */
+  private readonly delivered = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
@@ -76,8 +79,9 @@ class WatchStream {
   }
 
   onEvent(ev: WatchEvent): void {
-    // RBAC: objects outside the caller's collections are not sent (bookmarks still move on).
-    if (this.ctx.authorizer.visible !== undefined && !this.ctx.authorizer.visible(this.identity, 'watch', ev.object)) return;
+    const sent = this.filtered(ev);
+    if (sent === null) return;
+    ev = sent;
     // Decoding may be async (secret decryption): chain to keep revision order.
     this.chain = this.chain.then(async () => {
       if (this.closed) return;
@@ -86,6 +90,27 @@ class WatchStream {
       this.write(JSON.stringify({ type: ev.type, object, revision: ev.revision }));
     }).catch((err: unknown) => this.onError(err as Error));
     this.wake?.();
+  }
+
+  /**
+   * RBAC: objects outside the caller's collections are not sent (bookmarks still move on). An
+   * object this stream delivered that leaves them is sent once more, as `deleted`.
+   */
+  private filtered(ev: WatchEvent): WatchEvent | null {
+    const visible = this.ctx.authorizer.visible;
+    if (visible === undefined) return ev;
+    if (this.identity.kind !== 'user') return visible.call(this.ctx.authorizer, this.identity, 'watch', ev.object) ? ev : null;
+    const key = keyString(keyOf(ev.object));
+    if (visible.call(this.ctx.authorizer, this.identity, 'watch', ev.object)) {
+      if (ev.type === 'deleted') this.delivered.delete(key);
+      else this.delivered.add(key);
+      return ev;
+    }
+    if (ev.type === 'deleted' || !this.delivered.delete(key)) return null;
+    // Its key only: what it has become is outside the caller's reach.
+    const m = ev.object.metadata;
+    const tombstone = { kind: ev.object.kind, metadata: { name: m.name, namespace: m.namespace, uid: m.uid, labels: {}, revision: m.revision, generation: m.generation, creationTimestamp: m.creationTimestamp }, spec: {} };
+    return { ...ev, type: 'deleted', object: tombstone };
   }
 
   onError(err: Error): void {

@@ -187,6 +187,32 @@ void describe('RBAC authorization matrix', { timeout: 120_000 }, () => {
     assert.equal((await call(token, 'GET', '/api/v1/services/web-in?namespace=dev')).status, 403);
   });
 
+  void it('a watch sends an object that leaves the collection once more, as deleted, without its new content', async () => {
+    const events: { type: string; name: string; labels: Record<string, string> }[] = [];
+    const rev = (await t.client.list('Service', { namespace: 'prod' })).revision;
+    const req = https.get(`${t.server.url}/api/v1/watch?kind=Service&namespace=prod&revision=${rev}`, { ca: t.client.config.ca, headers: { authorization: `Bearer ${tokens.get('view') as string}` }, agent: false }, (res) => {
+      let buf = '';
+      res.on('data', (c: Buffer) => {
+        buf += c.toString('utf8');
+        for (const line of buf.split('\n').slice(0, -1)) {
+          const ev = JSON.parse(line) as { type: string; object?: ApiObject };
+          if (ev.object !== undefined) events.push({ type: ev.type, name: ev.object.metadata.name, labels: ev.object.metadata.labels });
+        }
+        buf = buf.slice(buf.lastIndexOf('\n') + 1);
+      });
+    });
+    req.on('error', () => undefined);
+    try {
+      const created = await t.client.create(service('mover', 'busybox:1', { team: 'a' }, 'prod'));
+      await t.client.create(service('stranger', 'busybox:1', { team: 'b' }, 'prod'));
+      await t.client.updateSpec({ ...created, metadata: { ...created.metadata, labels: { team: 'b', secret: 'x' } } });
+      await waitFor('the deleted event', () => events.some((e) => e.type === 'deleted'));
+      assert.deepEqual(events, [{ type: 'added', name: 'mover', labels: { team: 'a' } }, { type: 'deleted', name: 'mover', labels: {} }]);
+    } finally {
+      req.destroy();
+    }
+  });
+
   void it('a deleted user\'s token is refused at once (401 on the next request)', async () => {
     const { token, sha256 } = newUserToken('leaver');
     await t.client.create({ kind: 'User', metadata: { name: 'leaver' }, spec: { tokenSha256: sha256 } } as unknown as ApiObject);
