@@ -13,7 +13,8 @@
  *   A crash at any point leaves FILE (old) and maybe FILE.next (new): the next start loads
  *   both, so every secret decrypts, and finishes the rotation.
  */
-import { ConflictError, NotFoundError } from '../../api/errors.js';
+import { randomUUID } from 'node:crypto';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../../api/errors.js';
 import { keyOf, type ApiObject } from '../../api/object.js';
 import type { Store } from '../../store/store.js';
 import { decryptSecret, envelopeOf, KekMismatchError, Keyring, rewrapSecret, SecretCodec } from './codec.js';
@@ -107,8 +108,42 @@ export async function openSecretKeys(store: Store, file: string): Promise<Secret
     }
   }
   const keys = new SecretKeys(store, file, ring);
+  await ensureKekCheck(store, keys.codec, ring, file);
   if (cur === undefined && next !== undefined) await promoteKekFile(nextKekFile(file), file);
   else if (next !== undefined) await keys.rotate();
   else if (secrets.length > encrypted.length) await rewrapAll(store, ring, ring.current);
   return keys;
+}
+
+/**
+ * A Secret every server must decrypt: servers on one etcd each read their own KEK file, and
+ * without a stored secret a second server would make a KEK of its own and write secrets the
+ * first cannot read. The first server to start stores this one under its KEK; a later server
+ * (or the loser of two starting at once) with another KEK then refuses to start like any other
+ * KEK that does not decrypt the store. Rotation re-wraps it with the rest.
+ */
+export const KEK_CHECK_SECRET = { kind: 'Secret' as const, namespace: 'flotilla-system', name: 'kek-check' };
+
+async function ensureKekCheck(store: Store, codec: SecretCodec, ring: Keyring, file: string): Promise<void> {
+  if (await store.get(KEK_CHECK_SECRET) !== undefined) return;
+  const check: ApiObject = {
+    kind: 'Secret',
+    metadata: {
+      name: KEK_CHECK_SECRET.name, namespace: KEK_CHECK_SECRET.namespace, uid: randomUUID(), labels: {},
+      annotations: { 'flotilla.dev/purpose': 'proves that every server holds the same KEK file; not used by tasks' },
+      revision: 0, generation: 1, creationTimestamp: new Date().toISOString(),
+    },
+    spec: { data: { check: Buffer.from('flotilla KEK check').toString('base64') } },
+  };
+  try {
+    await store.create(codec.toStore(check));
+  } catch (err) {
+    if (!(err instanceof AlreadyExistsError)) throw err;
+    const stored = await store.get(KEK_CHECK_SECRET);
+    try {
+      if (stored !== undefined) decryptSecret(stored, ring);
+    } catch {
+      throw new Error(`KEK file ${file} does not decrypt the stored secrets: another server started at the same time with another KEK; give every server the same KEK file (--kek-file FILE); nothing was changed`);
+    }
+  }
 }

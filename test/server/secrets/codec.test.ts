@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApiObject } from '../../../src/api/object.js';
 import { KekMismatchError, Keyring, SecretCodec, envelopeOf } from '../../../src/server/secrets/codec.js';
 import { createKekFile, kekIdOf, nextKekFile, readKekFile, type Kek } from '../../../src/server/secrets/kek.js';
-import { openSecretKeys } from '../../../src/server/secrets/keys.js';
+import { KEK_CHECK_SECRET, openSecretKeys } from '../../../src/server/secrets/keys.js';
 import { SqliteStore } from '../../../src/store/sqlite/index.js';
 
 const dirs: string[] = [];
@@ -68,6 +68,21 @@ describe('SecretCodec', () => {
 });
 
 describe('KEK file and rotation', () => {
+  it('a second server with another KEK refuses to start even before any user secret exists', async () => {
+    const dir = tmp();
+    const store = new SqliteStore({ path: path.join(dir, 'state.db') });
+    try {
+      await openSecretKeys(store, path.join(dir, 'kek-a'));
+      assert.ok(await store.get(KEK_CHECK_SECRET), 'the first server stored its KEK check');
+      await assert.rejects(openSecretKeys(store, path.join(dir, 'kek-b')), /KEK file .*kek-b does not exist, but the store holds 1 encrypted secret/);
+      await createKekFile(path.join(dir, 'kek-c'));
+      await assert.rejects(openSecretKeys(store, path.join(dir, 'kek-c')), /KEK file .*kek-c does not decrypt the stored secrets: secret flotilla-system\/kek-check/);
+      await openSecretKeys(store, path.join(dir, 'kek-a'));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('creates a 0600 KEK on first start; a wrong KEK file refuses the start and changes nothing', async () => {
     const dir = tmp();
     const store = new SqliteStore({ path: path.join(dir, 'state.db') });
@@ -81,7 +96,7 @@ describe('KEK file and rotation', () => {
       await createKekFile(other);
       await assert.rejects(openSecretKeys(store, other), /KEK file .*other-kek does not decrypt the stored secrets: secret default\/db-pass/);
       const missing = path.join(dir, 'missing-kek');
-      await assert.rejects(openSecretKeys(store, missing), /does not exist, but the store holds 1 encrypted secret/);
+      await assert.rejects(openSecretKeys(store, missing), /does not exist, but the store holds 2 encrypted secret/);
       assert.equal(existsSync(missing), false);
       assert.equal(readFileSync(file, 'utf8'), before);
     } finally {
@@ -98,13 +113,14 @@ describe('KEK file and rotation', () => {
       const oldId = keys.codec.ring.current.id;
       for (const n of ['a', 'b', 'c']) await store.create(keys.codec.toStore(secret(n)));
       const res = await keys.rotate();
-      assert.equal(res.rewrapped, 3);
+      assert.equal(res.rewrapped, 4, 'the 3 secrets and the KEK check');
       assert.equal(res.file, file);
       assert.notEqual(res.kek, oldId);
       assert.equal((await readKekFile(file))?.id, res.kek);
       assert.equal(existsSync(nextKekFile(file)), false);
       for (const s of (await store.list('Secret', {})).items) {
         assert.equal(envelopeOf(s)?.kek, res.kek);
+        if (s.metadata.namespace === KEK_CHECK_SECRET.namespace) continue;
         assert.deepEqual(keys.codec.fromStore(s).spec, secret(s.metadata.name).spec);
       }
       // The new file alone opens the store.
