@@ -38,10 +38,19 @@ describe('leader election on etcd', { timeout: 120_000 }, () => {
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
+  /** Servers of one etcd are one cluster: they share the secrets' KEK file (README, Secrets). */
+  const kekDir = tempDir();
+  cleanups.push(() => Promise.resolve(rmSync(kekDir, { recursive: true, force: true })));
+  const kekFiles = new Map<string, string>();
+  const kekOf = (etcd: EtcdMember): string => {
+    let f = kekFiles.get(etcd.clientUrl);
+    if (f === undefined) kekFiles.set(etcd.clientUrl, (f = path.join(kekDir, `kek-${kekFiles.size}`)));
+    return f;
+  };
   async function server(etcd: EtcdMember, extra: LoopFactory[] = []): Promise<{ s: RunningServer; client: ApiClient }> {
     const dir = tempDir();
     cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
-    const s = await runServer({ dataDir: dir, listen: '127.0.0.1:0', store: 'etcd', etcdEndpoints: [etcd.clientUrl], leaderTtlSeconds: TTL, leaderLoops: extra, log: () => undefined });
+    const s = await runServer({ dataDir: dir, listen: '127.0.0.1:0', store: 'etcd', etcdEndpoints: [etcd.clientUrl], kekFile: kekOf(etcd), leaderTtlSeconds: TTL, leaderLoops: extra, log: () => undefined });
     cleanups.push(() => s.stop());
     const client = new ApiClient(loadClientConfig(path.join(dir, 'admin.json')));
     cleanups.push(() => client.close());
@@ -94,7 +103,7 @@ describe('leader election on etcd', { timeout: 120_000 }, () => {
     cleanups.push(() => etcd.stop());
     const dir = tempDir();
     cleanups.push(() => Promise.resolve(rmSync(dir, { recursive: true, force: true })));
-    const opts = { dataDir: dir, listen: '127.0.0.1:0', store: 'etcd', etcdEndpoints: [etcd.clientUrl], leaderTtlSeconds: TTL };
+    const opts = { dataDir: dir, listen: '127.0.0.1:0', store: 'etcd', etcdEndpoints: [etcd.clientUrl], kekFile: kekOf(etcd), leaderTtlSeconds: TTL };
     const script = `import('${path.resolve('src/server/run.ts')}').then((m) => m.runServer({ ...${JSON.stringify(opts)}, log: () => undefined })).catch((e) => { console.error(e); process.exit(3); })`;
     const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise((r) => child.once('exit', r));

@@ -8,7 +8,7 @@
  *                                 ├─ none ready ─► 503 (service missing / no ready task)
  *                                 │ canary backend: GroupPicker (weight) ─► its group's tasks
  *                                 └─► round-robin task of that backend ─► forward ─► 502/504 on failure
- *   Ingress / Secret informers ─► rebuild route table and TLS contexts (on change)
+ *   Ingress informer ─► rebuild route table; TLS Secrets read one by one (tls-secrets.ts) ─► TLS contexts
  */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
@@ -24,6 +24,7 @@ import type { EndpointsSource } from '../lb/balancer.js';
 import { forward, sendError, type ForwardTarget } from './forward.js';
 import { buildRouteTable, GroupPicker, matchRoute, WeightedPicker, type IngressSource, type Route, type RouteBackend, type RouteTable } from './routes.js';
 import { buildTlsContexts, contextFor, type TlsContexts } from './tls.js';
+import { TlsSecretCache } from './tls-secrets.js';
 
 /** How an IngressProxy is set up. */
 export interface IngressProxyOptions {
@@ -48,7 +49,8 @@ type Resolved = { svc: ServiceEndpoints; targetPort: number } | { why: string };
 /** See the file comment. */
 export class IngressProxy implements Disposable {
   private readonly ingresses: Informer<ApiObject<IngressSpec>>;
-  private readonly secrets: Informer<ApiObject<SecretSpec>>;
+  /** The Secrets Ingresses name for TLS, read one by one (a node may not list Secrets). */
+  private readonly secrets: TlsSecretCache;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   private readonly servers: http.Server[] = [];
   private table: RouteTable = buildRouteTable([]);
@@ -66,15 +68,25 @@ export class IngressProxy implements Disposable {
   constructor(private readonly opts: IngressProxyOptions) {
     this.log = opts.log ?? (() => undefined);
     this.ingresses = new Informer({ store: opts.store, kind: 'Ingress', log: this.log });
-    this.secrets = new Informer({ store: opts.store, kind: 'Secret', log: this.log });
-    const rebuild = (): void => this.rebuild();
-    this.ingresses.addHandler({ onAdd: rebuild, onUpdate: rebuild, onDelete: rebuild });
-    this.secrets.addHandler({ onAdd: rebuild, onUpdate: rebuild, onDelete: rebuild });
+    this.secrets = new TlsSecretCache(opts.store, () => this.rebuild(), this.log);
+    const changed = (): void => {
+      this.rebuild();
+      void this.secrets.follow(this.tlsRefs());
+    };
+    this.ingresses.addHandler({ onAdd: changed, onUpdate: changed, onDelete: changed });
+  }
+
+  /** The Secrets the Ingresses name for TLS. */
+  private tlsRefs(): Array<{ namespace: string; name: string }> {
+    const seen = new Map<string, { namespace: string; name: string }>();
+    for (const i of this.ingresses.list()) for (const t of i.spec.tls) seen.set(`${i.metadata.namespace}/${t.secret}`, { namespace: i.metadata.namespace, name: t.secret });
+    return [...seen.values()];
   }
 
   /** Fills the caches, then listens. */
   async start(): Promise<void> {
-    await Promise.all([this.ingresses.start(), this.secrets.start()]);
+    await this.ingresses.start();
+    await this.secrets.follow(this.tlsRefs());
     this.rebuild();
     const host = this.opts.host ?? '0.0.0.0';
     if (this.opts.httpPort !== undefined) {
@@ -113,7 +125,7 @@ export class IngressProxy implements Disposable {
     this.table = buildRouteTable(sources);
     this.pickers = new Map();
     this.groupPickers = new Map();
-    const secretOf = (ns: string, name: string): SecretSpec | undefined => this.secrets.get(`Secret/${ns}/${name}`)?.spec;
+    const secretOf = (ns: string, name: string): SecretSpec | undefined => this.secrets.get(ns, name);
     const next = buildTlsContexts(sources, secretOf);
     for (const p of next.problems) if (!this.tlsContexts.problems.includes(p)) this.log(`ingress: tls: ${p}`);
     this.tlsContexts = next;

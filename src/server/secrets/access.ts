@@ -1,10 +1,12 @@
 /**
  * Need-to-know for nodes: a node may GET one Secret or Config only while a Task assigned to it
  * (spec.node, or a node of its hollow credential), desired running, names that source in its
- * template. Checked on every read against the store (Tasks of the namespace), so a value stops
- * being served as soon as the task is shut down or moved.
+ * template; or (Secrets only) while an Ingress names it for TLS: every node serves the ingress,
+ * so every node needs its certificates. Checked on every read against the store (Tasks and
+ * Ingresses of the namespace), so a value stops being served as soon as nothing needs it.
  */
 import type { Task } from '../../api/kinds.js';
+import type { IngressSpec } from '../../api/validate/ingress.js';
 import type { Store } from '../../store/store.js';
 
 /** Answers whether a node runs a task that uses a source; the BuiltinAuthorizer asks it. */
@@ -25,6 +27,14 @@ export class StoreSourceAccess implements SourceAccess {
 
   async nodeUses(node: string, kind: 'Secret' | 'Config', namespace: string, name: string): Promise<boolean> {
     const tasks = (await this.store.list('Task', { namespace })).items as Task[];
-    return tasks.some((t) => taskUses(t, (n) => n !== '' && this.sameNode(node, n), kind, name));
+    if (tasks.some((t) => taskUses(t, (n) => n !== '' && this.sameNode(node, n), kind, name))) return true;
+    if (kind !== 'Secret') return false;
+    const ingresses = (await this.store.list('Ingress', { namespace })).items;
+    return ingresses.some((i) => ingressUses(i.spec as IngressSpec, name));
   }
+}
+
+/** True when the Ingress takes the certificate of one of its TLS entries from Secret `name`. */
+export function ingressUses(spec: IngressSpec, name: string): boolean {
+  return (spec.tls ?? []).some((t) => t.secret === name);
 }

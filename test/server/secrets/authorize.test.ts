@@ -1,7 +1,7 @@
 /**
  * The node rule for Secrets and Configs (need-to-know), as a table: a node may GET one only
- * while a task meant to run on it (desired running) names it; never list or watch them; every
- * other node rule as before.
+ * while a task meant to run on it (desired running) names it, or (Secrets) an Ingress names it
+ * for TLS; never list or watch them; every other node rule as before.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { ForbiddenError } from '../../../src/api/errors.js';
 import type { Task } from '../../../src/api/kinds.js';
 import { BuiltinAuthorizer, hollowIdentityName, isNodeOf, type Access, type Identity } from '../../../src/server/auth/identity.js';
 import { StoreSourceAccess } from '../../../src/server/secrets/access.js';
+import type { ApiObject } from '../../../src/api/object.js';
 import type { ListResult } from '../../../src/store/store.js';
 
 function task(name: string, node: string, desired: 'running' | 'shutdown', secrets: string[], configs: string[] = []): Task {
@@ -27,7 +28,13 @@ const tasks = [
   task('t2', 'n2', 'shutdown', ['api-key']),
   task('t3', 'sim-3', 'running', ['sim-secret']),
 ];
-const fakeStore = { list: (_k: string, o?: { namespace?: string }): Promise<ListResult> => Promise.resolve({ items: tasks.filter((t) => o?.namespace === undefined || t.metadata.namespace === o.namespace), revision: 1 }) };
+const ingress: ApiObject = { kind: 'Ingress', metadata: { name: 'front', namespace: 'default', uid: 'i', labels: {}, revision: 1, generation: 1, creationTimestamp: '' }, spec: { rules: [], tls: [{ hosts: ['web.test'], secret: 'web-tls' }] } };
+const fakeStore = {
+  list: (k: string, o?: { namespace?: string }): Promise<ListResult> => Promise.resolve({
+    items: (k === 'Ingress' ? [ingress] : tasks).filter((t) => o?.namespace === undefined || t.metadata.namespace === o.namespace),
+    revision: 1,
+  }),
+};
 const authz = new BuiltinAuthorizer(new StoreSourceAccess(fakeStore, isNodeOf));
 const node = (name: string): Identity => ({ kind: 'node', name, via: 'certificate' });
 
@@ -51,6 +58,8 @@ describe('need-to-know for nodes', () => {
     ['a shut-down task gives no access', node('n2'), get('Secret', 'api-key'), false],
     ['the same name in another namespace is not it', node('n1'), { ...get('Secret', 'db-pass'), namespace: 'prod' }, false],
     ['a hollow credential gets the secret of its nodes\' tasks', node(hollowIdentityName('sim')), get('Secret', 'sim-secret'), true],
+    ['every node gets a secret an Ingress names for TLS (every node serves the ingress)', node('n2'), get('Secret', 'web-tls'), true],
+    ['an Ingress TLS secret is not a config', node('n2'), get('Config', 'web-tls'), false],
     ['a node may not list secrets', node('n1'), { verb: 'list', kind: 'Secret', namespace: 'default' }, false],
     ['a node may not watch secrets', node('n1'), { verb: 'watch', kind: 'Secret' }, false],
     ['a node may not list configs', node('n1'), { verb: 'list', kind: 'Config' }, false],
