@@ -10,36 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConflictError } from '../../src/api/errors.js';
 import type { NodeObject, Task, Volume, VolumeRef } from '../../src/api/kinds.js';
-import type { ApiObject } from '../../src/api/object.js';
 import { startControllers, type RunningControllers } from '../../src/controllers/index.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import type { Store } from '../../src/store/store.js';
 import { eventually, node, service } from './fixtures.js';
-
-/** The SQLite store; chosen updates fail once with a ConflictError. */
-class FlakyStore implements Store {
-  failNext: ((o: ApiObject) => boolean) | undefined;
-  failures = 0;
-  constructor(private readonly inner: Store) {}
-  create(o: ApiObject): Promise<ApiObject> { return this.inner.create(o); }
-  get(...a: Parameters<Store['get']>): ReturnType<Store['get']> { return this.inner.get(...a); }
-  list(...a: Parameters<Store['list']>): ReturnType<Store['list']> { return this.inner.list(...a); }
-  update(o: ApiObject, rev?: number): Promise<ApiObject> {
-    if (this.failNext?.(o) === true) {
-      this.failNext = undefined;
-      this.failures++;
-      return Promise.reject(new ConflictError('injected: lost a race'));
-    }
-    return this.inner.update(o, rev);
-  }
-  delete(...a: Parameters<Store['delete']>): ReturnType<Store['delete']> { return this.inner.delete(...a); }
-  txn(...a: Parameters<Store['txn']>): ReturnType<Store['txn']> { return this.inner.txn(...a); }
-  watch(...a: Parameters<Store['watch']>): ReturnType<Store['watch']> { return this.inner.watch(...a); }
-  revision(): Promise<number> { return this.inner.revision(); }
-  close(): Promise<void> { return this.inner.close(); }
-}
+import { FlakyStore } from './flaky-store.js';
 
 const volumeObj = (name: string): Volume => ({
   kind: 'Volume',
