@@ -18,6 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ApiObject } from '../src/api/object.js';
 import { ApiClient, loadClientConfig } from '../src/client/index.js';
+import { openLoop } from './children.js';
 
 const { values } = parseArgs({
   options: {
@@ -111,20 +112,9 @@ async function closedLoop(cfgPath: string): Promise<void> {
 /** Open loop at RATE creates/s; latency from the scheduled time. */
 async function fixedRate(cfgPath: string): Promise<void> {
   const client = new ApiClient(loadClientConfig(cfgPath), { maxSockets: 64 });
-  const total = Math.round(RATE * RATE_SECONDS);
-  const lat: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const at = start + (i * 1000) / RATE;
-    const wait = at - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(client.create({ kind: 'Config', metadata: { name: `rate-${i}` }, spec: { data: { k: String(i) } } } as unknown as ApiObject)
-      .then(() => void lat.push(performance.now() - at), () => void errors++));
-  }
-  await Promise.all(inflight);
-  report(`fixed rate ${RATE}/s for ${RATE_SECONDS} s (create Config)`, lat, performance.now() - start, errors);
+  const { lat, errors, elapsedMs } = await openLoop(RATE, RATE_SECONDS, (i) =>
+    client.create({ kind: 'Config', metadata: { name: `rate-${i}` }, spec: { data: { k: String(i) } } } as unknown as ApiObject));
+  report(`fixed rate ${RATE}/s for ${RATE_SECONDS} s (create Config)`, lat, elapsedMs, errors);
   const s = [...lat].sort((a, b) => a - b);
   console.log(`fixed rate p99 ${percentile(s, 99).toFixed(1)} ms: ${percentile(s, 99) < 50 ? 'under' : 'OVER'} the 50 ms aim`);
   await client.close();

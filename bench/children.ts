@@ -164,3 +164,24 @@ export async function waitFor<T>(what: string, ms: number, f: () => Promise<T | 
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
+
+/**
+ * An open loop: `op(i)` started at `rate` per second for `seconds` (never waiting for answers),
+ * latency measured from each call's scheduled time, so a stall shows up in the tail instead of
+ * slowing the load. Returns latencies (unsorted) and the count of failed calls.
+ */
+export async function openLoop(rate: number, seconds: number, op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; errors: number; elapsedMs: number }> {
+  const total = Math.round(rate * seconds);
+  const lat: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const at = start + (i * 1000) / rate;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(op(i).then(() => void lat.push(performance.now() - at), () => void errors++));
+  }
+  await Promise.all(inflight);
+  return { lat, errors, elapsedMs: performance.now() - start };
+}

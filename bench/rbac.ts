@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import type { ApiObject } from '../src/api/object.js';
 import { ApiClient, loadClientConfig, type ClientConfig } from '../src/client/index.js';
 import { newUserToken } from '../src/server/auth/rbac/users.js';
+import { openLoop } from './children.js';
 
 const { values } = parseArgs({ options: { rate: { type: 'string', default: '200' }, seconds: { type: 'string', default: '5' }, grants: { type: 'string', default: '200' } } });
 const RATE = Number(values.rate);
@@ -51,19 +52,8 @@ async function startServer(dataDir: string): Promise<{ stop(): Promise<void> }> 
 
 /** One open-loop phase: `op(i)` at RATE/s for SECONDS; returns sorted latencies and errors. */
 async function phase(op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; errors: number }> {
-  const total = Math.round(RATE * SECONDS);
-  const lat: number[] = [];
-  let errors = 0;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const at = start + (i * 1000) / RATE;
-    const wait = at - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(op(i).then(() => void lat.push(performance.now() - at), () => void errors++));
-  }
-  await Promise.all(inflight);
-  return { lat: lat.sort((a, b) => a - b), errors };
+  const r = await openLoop(RATE, SECONDS, op);
+  return { lat: r.lat.sort((a, b) => a - b), errors: r.errors };
 }
 
 const svc = (name: string, namespace: string): ApiObject => ({ kind: 'Service', metadata: { name, namespace, labels: { team: 'a' } }, spec: { image: 'busybox:1', replicas: 1 } }) as unknown as ApiObject;
