@@ -4,25 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ValidationError, type ValidationIssue } from '../../src/api/errors.js';
 import type { ServiceSpec, VolumeSpec } from '../../src/api/kinds.js';
 import { validateObject, validateStatus } from '../../src/api/validate/index.js';
+import { ValidationError } from '../../src/api/errors.js';
+import { issueAt, issuesOf } from './issues.js';
 
-function issuesOf(raw: unknown): ValidationIssue[] {
-  try {
-    validateObject(raw);
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected ValidationError, got ${String(e)}`);
-    return e.issues;
-  }
-  assert.fail('expected a ValidationError');
-}
-
-function issueAt(issues: ValidationIssue[], path: string): ValidationIssue {
-  const at = issues.filter((i) => i.path === path);
-  assert.equal(at.length, 1, `issues at ${path}: ${JSON.stringify(issues)}`);
-  return at[0] as ValidationIssue;
-}
 
 const svc = (volumes: unknown[]): unknown => ({ kind: 'Service', metadata: { name: 'db' }, spec: { image: 'busybox:1', volumes } });
 const volumesOf = (volumes: unknown[]): ServiceSpec['volumes'] => (validateObject(svc(volumes)).spec as ServiceSpec).volumes;

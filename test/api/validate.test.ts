@@ -1,26 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ValidationError, type ValidationIssue } from '../../src/api/errors.js';
 import type { NodeSpec, Secret, ServiceSpec } from '../../src/api/kinds.js';
 import { isImageReference, specEqual, validateObject, validateSpec, validateStatus } from '../../src/api/validate/index.js';
-
-function issuesOf(raw: unknown): ValidationIssue[] {
-  try {
-    validateObject(raw);
-  } catch (e) {
-    assert.ok(e instanceof ValidationError, `expected ValidationError, got ${String(e)}`);
-    assert.ok(e.issues.length > 0);
-    return e.issues;
-  }
-  assert.fail('expected a ValidationError');
-}
-
-/** The one issue at `path`, asserting there is exactly one there. */
-function issueAt(issues: ValidationIssue[], path: string): ValidationIssue {
-  const at = issues.filter((i) => i.path === path);
-  assert.equal(at.length, 1, `issues at ${path}: ${JSON.stringify(issues)}`);
-  return at[0] as ValidationIssue;
-}
+import { ValidationError } from '../../src/api/errors.js';
+import { issueAt, issuesOf } from './issues.js';
 
 const svc = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'web' }) => ({ kind: 'Service', metadata, spec: { image: 'busybox:1', ...spec } });
 const serviceSpec = (spec: Record<string, unknown>): ServiceSpec => validateObject(svc(spec)).spec as ServiceSpec;
