@@ -85,10 +85,7 @@ spec:
   after(async () => {
     const names = c?.namespaceNames() ?? [];
     if (c !== undefined) {
-      for (const n of c.nodes) {
-        await c.exec(n.name, ['nft', 'delete', 'table', 'ip', 'flotilla']);
-        await c.exec(n.name, ['ip', 'route', 'del', '10.96.0.0/16']);
-      }
+      await c.removeLoadBalancers();
       await c.stop();
     }
     if (certDir !== undefined) rmSync(certDir, { recursive: true, force: true });

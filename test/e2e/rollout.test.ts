@@ -92,10 +92,7 @@ describe('rollouts on 2 nodes under traffic', { timeout: 900_000 }, () => {
     for (const ch of live) ch.kill('SIGKILL');
     const names = c?.namespaceNames() ?? [];
     if (c !== undefined) {
-      for (const n of c.nodes) {
-        await c.exec(n.name, ['nft', 'delete', 'table', 'ip', 'flotilla']);
-        await c.exec(n.name, ['ip', 'route', 'del', '10.96.0.0/16']);
-      }
+      await c.removeLoadBalancers();
       await c.stop();
     }
     assert.deepEqual(namespacesLeft(names), []);

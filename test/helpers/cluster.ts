@@ -194,6 +194,14 @@ export class Cluster {
   }
 
   /** SIGKILLs an agent (containers keep running), as a crash would. */
+  /** Removes what the agents' load balancers leave on every node on purpose (nft table, VIP route), before stop(). */
+  async removeLoadBalancers(): Promise<void> {
+    for (const n of this.nodes) {
+      await this.exec(n.name, ['nft', 'delete', 'table', 'ip', 'flotilla']);
+      await this.exec(n.name, ['ip', 'route', 'del', '10.96.0.0/16']);
+    }
+  }
+
   async killAgent(node: string | number): Promise<void> {
     const n = this.node(node);
     const p = this.agents.get(n.name);
