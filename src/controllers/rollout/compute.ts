@@ -130,7 +130,7 @@ interface StepResult {
 }
 
 /** failureAction for `failed` units of `of`; undefined when within maxFailureRatio or ignored. */
-function onFailures(svc: Service, r: RolloutStatus, health: RevisionHealth, of: number, now: number): StepResult | undefined {
+function onFailures(svc: Service, r: RolloutStatus, health: RevisionHealth, of: number): StepResult | undefined {
   const u = svc.spec.update;
   if (health.failed.size === 0 || u.failureAction === 'continue') return undefined;
   if (health.failed.size / Math.max(1, of) <= u.maxFailureRatio) return undefined;
@@ -158,7 +158,7 @@ function rollingStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: 
   if (updated === 0 && n > 0) {
     return { rollout: { ...r, updated: Math.min(n, batch), since: iso(now), message: `0/${n} tasks updated, batch 1 of ${Math.ceil(n / Math.max(1, batch))}` }, reason: 'first batch' };
   }
-  const failure = onFailures(svc, r, health, updated, now);
+  const failure = onFailures(svc, r, health, updated);
   if (failure !== undefined) return failure;
   const done = Math.min(doneUnits(svc, health), updated);
   if (done >= n) return complete(r, now, `revision ${r.revision}: ${n}/${n} tasks updated and ready`);
@@ -178,7 +178,7 @@ function rollingStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: 
 }
 
 function blueGreenStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: number, now: number): StepResult {
-  const failure = onFailures(svc, r, health, n, now);
+  const failure = onFailures(svc, r, health, n);
   if (failure !== undefined) return failure;
   const done = Math.min(doneUnits(svc, health), n);
   if (r.state === 'waiting-promotion') return { reason: 'waiting for promotion' };
@@ -193,7 +193,7 @@ function canaryStep(svc: Service, r: RolloutStatus, health: RevisionHealth, n: n
   const i = r.step ?? 0;
   const weight = canaryWeightAt(steps, i);
   const want = i >= steps.length ? n : canaryCount(n, weight);
-  const failure = onFailures(svc, r, health, want, now);
+  const failure = onFailures(svc, r, health, want);
   if (failure !== undefined) return failure;
   const done = Math.min(doneUnits(svc, health), want);
   const at = { ...r, weight };
