@@ -20,6 +20,8 @@ export const PLURAL: Record<Kind, string> = {
   JoinToken: 'jointokens',
   Lease: 'leases',
   User: 'users',
+  TrustPolicy: 'trustpolicies',
+  Revocation: 'revocations',
 };
 
 const SHORT: Record<string, Kind> = { svc: 'Service', no: 'Node', ev: 'Event', netpol: 'NetworkPolicy', ing: 'Ingress', cm: 'Config' };

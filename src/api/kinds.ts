@@ -401,3 +401,71 @@ export type EventObject = ApiObject<EventSpec> & { kind: 'Event' };
  * down once the replacement runs (or after a deadline).
  */
 export const MOVING_ANNOTATION = 'flotilla.dev/moving';
+
+/** One peer of a NetworkPolicy rule: exactly one of the fields. */
+export interface NetworkPolicyPeer {
+  /** Tasks of this service (in the policy's namespace, or `namespace` when given with it). */
+  service?: string;
+  /** Tasks whose service labels (or task labels) match all of these. */
+  labels?: Record<string, string>;
+  /** Every task of this namespace (alone), or narrows `service`/`labels` to it. */
+  namespace?: string;
+  /** Addresses in this CIDR (node addresses, outside clients of a published port). */
+  cidr?: string;
+}
+
+/** One allow rule: from/to these peers (empty or absent: any peer), on these ports (absent: any). */
+export interface NetworkPolicyRule {
+  from?: NetworkPolicyPeer[];
+  to?: NetworkPolicyPeer[];
+  /** Container ports (TCP and UDP); absent = every port. */
+  ports?: number[];
+}
+
+/**
+ * Kubernetes semantics: a task selected by any policy accepts (ingress) only what some policy
+ * selecting it allows; egress likewise but only for policies that have an `egress` list.
+ * Tasks selected by none are open. Established connections survive changes; DNS to the
+ * node's resolver stays allowed.
+ */
+export interface NetworkPolicySpec {
+  selector: { services?: string[]; labels?: Record<string, string> };
+  /** Absent: ingress unrestricted by this policy; [] denies all ingress of the selected tasks. */
+  ingress?: NetworkPolicyRule[];
+  /** Absent: egress unrestricted by this policy; [] denies all egress (but DNS). */
+  egress?: NetworkPolicyRule[];
+}
+export type NetworkPolicy = ApiObject<NetworkPolicySpec> & { kind: 'NetworkPolicy' };
+
+/** Which images need a signature by which keys (cosign key-based signatures). */
+export interface TrustRule {
+  /** Glob over the image reference without tag/digest: `127.0.0.1:5000/*`, `reg/app/**`. */
+  images: string;
+  /** PEM SubjectPublicKeyInfo, ECDSA P-256; a signature by any one of them is enough. */
+  keys: string[];
+}
+
+/** Cluster-scoped; every TrustPolicy object applies (their rules and registries are unioned). */
+export interface TrustPolicySpec {
+  /** false: verify and report (Events, task message) but run anyway. */
+  enforce: boolean;
+  /** Allow-list of registries (host[:port]); absent = any registry. */
+  registries?: string[];
+  rules: TrustRule[];
+}
+export type TrustPolicy = ApiObject<TrustPolicySpec> & { kind: 'TrustPolicy' };
+
+/**
+ * A certificate revocation (cluster-scoped, named after its subject with ':' as '.', e.g.
+ * `node.n1`): every certificate of `subject` issued before `issuedBefore` is refused, at once
+ * (open connections of that subject are closed). Written when a node is removed (reverse
+ * uptime) or its certificate rotated by force. Deleting it lifts the revocation.
+ */
+export interface RevocationSpec {
+  /** `node:NAME` (the certificate's CN). */
+  subject: string;
+  /** RFC 3339: certificates whose notBefore (+ the issuing skew) is before this are refused. */
+  issuedBefore: string;
+  reason: string;
+}
+export type Revocation = ApiObject<RevocationSpec> & { kind: 'Revocation' };

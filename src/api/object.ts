@@ -4,10 +4,10 @@
  */
 
 /** Kinds Flotilla knows. Cluster-scoped kinds live outside namespaces (namespace ""). */
-export const KINDS = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'JoinToken', 'Lease', 'User'] as const;
+export const KINDS = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'JoinToken', 'Lease', 'User', 'TrustPolicy', 'Revocation'] as const;
 export type Kind = (typeof KINDS)[number];
 
-export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Role', 'Grant', 'JoinToken', 'Lease', 'User']);
+export const CLUSTER_SCOPED: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Role', 'Grant', 'JoinToken', 'Lease', 'User', 'TrustPolicy', 'Revocation']);
 
 export const DEFAULT_NAMESPACE = 'default';
 

@@ -64,6 +64,8 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,
+  TrustPolicy: notSupportedYet('TrustPolicy'),
+  Revocation: notSupportedYet('Revocation'),
 };
 
 const envelope = z.object({

@@ -10,14 +10,14 @@ import type { Kind } from '../../../api/object.js';
  * Secrets are listed without their values: the API never answers a value to anyone but a node
  * that runs a task using it (src/server/secrets/redact.ts).
  */
-const VIEWABLE: Kind[] = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'Lease'];
+const VIEWABLE: Kind[] = ['Node', 'Service', 'Task', 'Secret', 'Config', 'Event', 'Volume', 'NetworkPolicy', 'Role', 'Grant', 'Ingress', 'Lease', 'TrustPolicy', 'Revocation'];
 const READ: RoleRule['verbs'] = ['get', 'list', 'watch'];
 const view: RoleRule = { kinds: VIEWABLE, verbs: READ };
 
 /** Name -> rules of each built-in role. */
 export const BUILTIN_ROLES: ReadonlyMap<string, readonly RoleRule[]> = new Map<string, RoleRule[]>([
   ['view', [view]],
-  ['edit', [view, { kinds: ['Service', 'Config', 'Volume', 'Ingress'], verbs: ['create', 'update', 'delete', 'scale'] }]],
+  ['edit', [view, { kinds: ['Service', 'Config', 'Volume', 'Ingress', 'NetworkPolicy'], verbs: ['create', 'update', 'delete', 'scale'] }]],
   ['secrets', [{ kinds: ['Secret'], verbs: ['get', 'list', 'watch', 'create', 'update', 'delete'] }]],
   ['operator', [view, { kinds: ['Node'], verbs: ['update'] }, { kinds: ['Task', 'Service'], verbs: ['logs', 'exec'] }]],
   ['admin', [{ kinds: ['*'], verbs: ['*'] }]],
