@@ -10,6 +10,7 @@ import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
+import { registerEvents } from './commands/events.js';
 import { registerExec } from './commands/exec.js';
 import { registerGet } from './commands/get.js';
 import { registerLaterCommands } from './commands/later.js';
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerRollout(program, ctx);
   registerLogs(program, ctx);
   registerExec(program, ctx);
+  registerEvents(program, ctx);
   registerNode(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);

@@ -31,6 +31,8 @@ import { versionInfo } from './version.js';
 import type { JoinSettings } from './join/routes.js';
 import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
+import { startEventExpiry } from '../controllers/events/expiry.js';
+import { EventCorrelator } from './events/correlator.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
@@ -74,6 +76,8 @@ export interface RunServerOptions {
   nodeGracePeriodMs?: number;
   /** The key-encryption key of Secrets (`--kek-file`; default DATA_DIR/kek, created on the first start). */
   kekFile?: string;
+  /** Events last seen longer ago than this are deleted (`--event-ttl`; default 1 h). */
+  eventTtlMs?: number;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -84,6 +88,8 @@ export interface LoopEnv {
   clusterCidr?: string;
   /** RunServerOptions.nodeGracePeriodMs. */
   nodeGracePeriodMs?: number;
+  /** RunServerOptions.eventTtlMs. */
+  eventTtlMs?: number;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -96,6 +102,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  */
 export const SERVER_LOOPS: LoopFactory[] = [
   (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startEventExpiry(env.store, { ttlMs: env.eventTtlMs, log: (m) => console.error(m) }),
 ];
 
 /** A started server. */
@@ -142,7 +149,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     stack.add({ stop: () => store.close() });
     // Before any loop or API writes: a KEK that does not decrypt the stored secrets stops the start here.
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
-    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs };
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
@@ -160,6 +167,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       codec: secretKeys.codec as ObjectCodec,
       authorizer,
       rotateSecretKey: () => secretKeys.rotate(),
+      events: new EventCorrelator(store),
       admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true })] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,

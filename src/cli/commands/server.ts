@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
+import { parseDuration } from './rollout-status.js';
 
 /** Where `server` and `up` keep their state unless told otherwise. */
 export const DEFAULT_DATA_DIR = '/var/lib/flotilla';
@@ -20,6 +21,7 @@ interface ServerOptions {
   etcdEndpoints?: string;
   clusterCidr?: string;
   kekFile?: string;
+  eventTtl?: number;
 }
 
 /** Registers `server`. */
@@ -34,6 +36,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
+    .option('--event-ttl <duration>', 'delete Events last seen longer ago than this (30m, 1h, 24h; default 1h)', parseDuration)
     .action(async (opts: ServerOptions) => {
       const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (opts.store === 'etcd' && (endpoints === undefined || endpoints.length === 0)) {
@@ -50,6 +53,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         ...(endpoints !== undefined ? { etcdEndpoints: endpoints } : {}),
         ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}),
         ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}),
+        ...(opts.eventTtl !== undefined ? { eventTtlMs: opts.eventTtl } : {}),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });

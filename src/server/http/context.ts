@@ -10,6 +10,7 @@ import type { Access, Authorizer, Identity, Verb } from '../auth/identity.js';
 import type { AdmissionHook, AdmissionRequest, ObjectCodec } from '../hooks.js';
 import type { RotationResult } from '../secrets/keys.js';
 import { redactSecret } from '../secrets/redact.js';
+import type { EventCorrelator } from '../events/correlator.js';
 
 /** Server-wide state shared by the handlers. */
 export interface ApiContext {
@@ -23,6 +24,8 @@ export interface ApiContext {
   version: { version: string; commit?: string };
   /** `flotilla secret rotate-key` (absent: the server has no KEK, e.g. a test's plain codec). */
   rotateSecretKey?: () => Promise<RotationResult>;
+  /** Merges repeated Events into one counted Event (absent: every Event is created as sent). */
+  events?: EventCorrelator;
 }
 
 /** One authenticated request routed to an object collection. */

@@ -58,7 +58,9 @@ export async function createObject(ctx: ApiContext, r: ApiRequest): Promise<void
   const uid = full && typeof raw.metadata?.uid === 'string' && raw.metadata.uid !== '' ? raw.metadata.uid : undefined;
   const obj = newObject(v, uid, full && raw.status !== undefined ? validateStatus(v.kind, raw.status) : undefined);
   await admit(ctx, { operation: 'create', identity: r.identity, object: obj });
-  const created = await ctx.store.create(await ctx.codec.toStore(obj));
+  const stored = await ctx.codec.toStore(obj);
+  // Events repeat (probes, agents' reports): a repeat raises the count of the one stored.
+  const created = obj.kind === 'Event' && ctx.events !== undefined ? await ctx.events.record(stored) : await ctx.store.create(stored);
   sendJson(r.res, 201, await present(ctx, created));
 }
 
