@@ -152,6 +152,25 @@ describe('flotilla logs and exec through the server and the agent', { timeout: 3
     }
   });
 
+  it('logs service/NAME --follow also follows a task that starts later', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--config', config, 'logs', 'service/talker', '--follow'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    try {
+      await eventually('the backlog of both tasks', 30_000, async () => (talkers.every((t) => out.includes(`[${t}] out-2\n`)) ? true : undefined));
+      const scaled = await cli(['scale', 'service', 'talker', '--replicas', '3']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      const third = await eventually('a third talker task', 60_000, async () => (await tasksOf('talker')).find((t) => !talkers.includes(t.metadata.name) && t.spec.desiredState === 'running'));
+      await eventually(`the new task's lines while following`, 60_000, async () => (out.includes(`[${third.metadata.name}] out-2\n`) ? true : undefined));
+      assert.equal(child.exitCode, null, 'still following');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+      await cli(['scale', 'service', 'talker', '--replicas', '2']);
+    }
+  });
+
   it('logs of a task that ended and whose container was removed are still readable', async () => {
     const ended = await eventually('the oneshot task complete', 60_000, async () => (await tasksOf('oneshot')).find((t) => t.status?.state === 'complete'));
     const id = `default_${ended.metadata.name}`;

@@ -2,7 +2,12 @@
  * Passing agent streams on to the caller: one task's logs or exec frames as they come (checked
  * and re-encoded line by line, so a cut connection never leaves half a frame), and the merged
  * logs of a service: without follow every task's lines sorted by time, with follow the lines
- * of all tasks as they arrive; each line carries its task's name.
+ * of all tasks as they arrive, and of every task that starts later (until the caller hangs
+ * up); each line carries its task's name.
+ *
+ *   follow: list tasks (revision R) ──► a stream per placed task
+ *           watch Tasks from R ──► a task of the service starting/running, not streamed yet ──► its stream
+ *           (a task whose container did not exist yet when asked is streamed once it starts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FlotillaError, NotFoundError, UnavailableError } from '../../api/errors.js';
@@ -13,11 +18,17 @@ import {
 import type { Task } from '../../api/kinds.js';
 import type { AgentDialer } from './agent-dialer.js';
 import type { LocatedTask } from './routes.js';
+import type { Disposable } from '../../lifecycle.js';
 
 /** How service logs find and open the streams of the service's tasks. */
 export interface TaskSource {
   /** The service's tasks (NotFoundError when the service does not exist). */
   tasksOf(namespace: string, service: string): Promise<Task[]>;
+  /**
+   * Calls `onTask` for every later change of a task of the service (follow mode: new tasks are
+   * streamed as they start); absent: follow only the tasks there were at the start.
+   */
+  watchTasks?(namespace: string, service: string, onTask: (t: Task) => void): Promise<Disposable>;
   locate(task: Task): Promise<LocatedTask>;
   open(l: LocatedTask, q: LogQuery, signal: AbortSignal): Promise<IncomingMessage>;
 }
@@ -56,9 +67,7 @@ export async function serveServiceLogs(src: TaskSource, namespace: string, servi
   const tasks = (await src.tasksOf(namespace, service)).filter((t) => t.spec.node !== '');
   startStream(res);
   if (q.follow) {
-    await Promise.all(tasks.map(async (t) => {
-      for await (const f of taskFrames(src, t, q, signal)) await write(res, f, signal);
-    }));
+    await followTasks(src, namespace, service, tasks, q, res, signal);
   } else {
     const all = await Promise.all(tasks.map(async (t) => {
       const out: LogFrame[] = [];
@@ -70,8 +79,43 @@ export async function serveServiceLogs(src: TaskSource, namespace: string, servi
   res.end();
 }
 
-/** One task's frames tagged with its name; a task without logs is skipped, other failures become an error frame. */
-async function* taskFrames(src: TaskSource, t: Task, q: LogQuery, signal: AbortSignal): AsyncGenerator<LogFrame> {
+/** Task states in which the container exists (or existed): its logs can be opened. */
+const HAS_CONTAINER: ReadonlySet<string> = new Set(['starting', 'running', 'complete', 'failed']);
+
+/** Streams the tasks there are, then (with watchTasks) each task that starts, until the caller hangs up. */
+async function followTasks(src: TaskSource, namespace: string, service: string, initial: Task[], q: LogQuery, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  /** uid -> streaming; a task whose container was missing is deleted again, to be retried when it starts. */
+  const streaming = new Set<string>();
+  const streams: Promise<void>[] = [];
+  const start = (t: Task): void => {
+    const uid = t.metadata.uid;
+    if (t.spec.node === '' || streaming.has(uid) || signal.aborted) return;
+    streaming.add(uid);
+    streams.push((async () => {
+      for await (const f of taskFrames(src, t, q, signal, () => streaming.delete(uid))) await write(res, f, signal);
+    })());
+  };
+  for (const t of initial) start(t);
+  if (src.watchTasks === undefined) {
+    await Promise.all(streams);
+    return;
+  }
+  const watch = await src.watchTasks(namespace, service, (t) => {
+    if (t.spec.desiredState === 'running' && HAS_CONTAINER.has(t.status?.state ?? '')) start(t);
+  });
+  try {
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  } finally {
+    await watch.stop();
+    await Promise.all(streams);
+  }
+}
+
+/**
+ * One task's frames tagged with its name; a task without logs (no container yet) is skipped,
+ * with `onMissing` called; other failures become an error frame.
+ */
+async function* taskFrames(src: TaskSource, t: Task, q: LogQuery, signal: AbortSignal, onMissing?: () => void): AsyncGenerator<LogFrame> {
   const task = t.metadata.name;
   let l: LocatedTask | undefined;
   try {
@@ -79,6 +123,7 @@ async function* taskFrames(src: TaskSource, t: Task, q: LogQuery, signal: AbortS
     const res = await src.open(l, q, signal);
     for await (const f of readFrames(res)) yield { ...asLogFrame(f), task };
   } catch (err) {
+    if (err instanceof NotFoundError) onMissing?.();
     if (signal.aborted || err instanceof NotFoundError) return;
     yield { ...(l !== undefined ? lostFrame(err, l) : errorFrameOf(err)), task };
   }

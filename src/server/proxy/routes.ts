@@ -111,6 +111,12 @@ function sourceFor(env: ProxyEnv): TaskSource {
       const { items } = await env.ctx.store.list('Task', { namespace });
       return (items as Task[]).filter((t) => t.spec.service === service).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     },
+    watchTasks: (namespace, service, onTask) => env.ctx.store.watch({ kind: 'Task', namespace }, {
+      onEvent: (ev) => {
+        const t = ev.object as Task;
+        if (ev.type !== 'deleted' && t.spec.service === service) onTask(t);
+      },
+    }),
     locate: (t) => locate(env.ctx, t),
     open: (l, q, signal) => env.dialer.open(l.target, 'GET', `/containers/${encodeURIComponent(l.containerId)}/logs?${logQueryString(q)}`, undefined, signal),
   };
