@@ -25,6 +25,7 @@ import { TaskSupervisor, type NodeTaskView, type TaskImages, type TaskStatusWrit
 import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
 import { VolumeHook } from './volumes/hook.js';
+import { startMetricsReporter } from './metrics/reporter.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
@@ -47,6 +48,8 @@ export interface RunAgentOptions {
   /** Port of the agent endpoint (logs, exec); default 0: any free port, reported in the Node's status. */
   agentPort?: number;
   heartbeatMs?: number;
+  /** Resource sampling interval (default 10 s; src/agent/metrics). */
+  metricsIntervalMs?: number;
   /** Subnet of this node's tasks (default: the one the server assigns from its cluster CIDR; the agent waits for it). */
   subnet?: string;
   /** Bridge of this node's tasks (default flotilla0). */
@@ -123,6 +126,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       probers: newProberFactory({ runtime, events, log }),
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
     }));
+    stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
     if (opts.serviceRouting === true) {
       stack.add(await startServiceRouting({
         store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,

@@ -23,6 +23,8 @@ export interface RunUpOptions {
   clusterCidr?: string;
   /** Key-encryption key of Secrets (default DATA_DIR/kek). */
   kekFile?: string;
+  /** Resource sampling interval of the agent (default 10 s). */
+  metricsIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -43,7 +45,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({
       server: server.url, token, dataDir: path.join(opts.dataDir, 'agent'),
-      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true,
+      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true, metricsIntervalMs: opts.metricsIntervalMs,
       // Until `up` printed its ready line, no other line may say ready (scripts wait for the first one).
       log: (l) => { if (announced || !/ready/.test(l)) log(l); },
     }));

@@ -20,6 +20,7 @@ import { registerProcessCommands } from './commands/process.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
+import { registerTop } from './commands/top.js';
 
 /** The whole command tree, bound to one context. */
 export function buildProgram(ctx: CliContext): Command {
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogs(program, ctx);
   registerExec(program, ctx);
   registerEvents(program, ctx);
+  registerTop(program, ctx);
   registerNode(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);

@@ -23,6 +23,7 @@ import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, Watch
 import { loadClientConfig, type ClientConfig } from './config.js';
 import { HttpsTransport, type TransportOptions } from './transport.js';
 import { RemoteWatch, type RemoteWatchOptions } from './watch.js';
+import type { MetricsReport } from '../api/metrics.js';
 import type { ExecRequest, LogFrame, LogQuery } from '../api/frames.js';
 import type { Service } from '../api/kinds.js';
 import type { RolloutActionRequest } from '../api/rollout-actions.js';
@@ -53,6 +54,16 @@ export class ApiClient implements Store {
   /** Creates a join token (admin only); the secret is shown once, here. */
   createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string }> {
     return this.transport.json('POST', '/api/v1/join/tokens', { role, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
+  }
+
+  /** An agent's metrics report (POST /api/v1/nodes/NAME/metrics; src/server/metrics). */
+  async reportMetrics(node: string, report: MetricsReport): Promise<void> {
+    await this.transport.json('POST', `/api/v1/nodes/${encodeURIComponent(node)}/metrics`, report);
+  }
+
+  /** `flotilla top`: current usage of nodes, tasks or services (GET /api/v1/metrics/WHAT?query). */
+  async usage<T>(what: 'nodes' | 'tasks' | 'services' | 'points', query: Record<string, string> = {}): Promise<T[]> {
+    return (await this.transport.json<{ items: T[] }>('GET', `/api/v1/metrics/${what}?${new URLSearchParams(query).toString()}`)).items;
   }
 
   /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */

@@ -33,6 +33,7 @@ import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
 import { startEventExpiry } from '../controllers/events/expiry.js';
 import { EventCorrelator } from './events/correlator.js';
+import { MetricsSeries } from './metrics/series.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
@@ -116,6 +117,8 @@ export interface RunningServer extends Disposable {
   adminConfigPath: string;
   /** Whether this server leads (runs the controllers) and which server does. */
   leadership: Leadership;
+  /** Resource use the agents of this server reported (memory only). */
+  metrics: MetricsSeries;
   /** Idempotent: closes connections, watches, loops, the store, and removes the lock. */
   stop(): Promise<void>;
 }
@@ -173,12 +176,13 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
+    const metrics = new MetricsSeries();
+    const api = stack.add(await startApiServer({ ctx, pki, metrics, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
     (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);
-    return { url, port: api.address.port, store, pki, adminConfigPath, leadership, stop: () => stack.stop() };
+    return { url, port: api.address.port, store, pki, adminConfigPath, leadership, metrics, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);
     throw err;

@@ -115,12 +115,22 @@ export interface ExecResult {
   timedOut?: boolean;
 }
 
-/** Live usage figures read from the container's cgroup. */
+/** Live usage figures read from the container's cgroup (counters cumulative); the optional ones where the runtime can tell. */
 export interface ContainerStats {
+  /** Working set (usage minus inactive file cache). */
   memoryBytes: number;
   memoryLimitBytes?: number;
   cpuUsageNs: number;
   pids: number;
+  cpuThrottledPeriods?: number;
+  cpuThrottledNs?: number;
+  cpuLimitCores?: number;
+  oomKills?: number;
+  blockReadBytes?: number;
+  blockWriteBytes?: number;
+  /** Of the container's network namespace, every interface but lo. */
+  netRxBytes?: number;
+  netTxBytes?: number;
 }
 
 /** One line of a container's output. */

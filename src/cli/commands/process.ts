@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, untilSignal } from './server.js';
+import { parseDuration } from './rollout-status.js';
 
 /** Options of `flotilla up`. */
 export interface UpOptions {
@@ -22,6 +23,8 @@ export interface UpOptions {
   clusterCidr?: string;
   /** Key-encryption key of Secrets (default DATA_DIR/kek). */
   kekFile?: string;
+  /** Resource sampling interval in ms (default 10 s). */
+  metricsInterval?: number;
 }
 
 /** Options of `flotilla agent`. */
@@ -47,6 +50,8 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** Delay of a hollow container's start (only with --simulate). */
   startDelayMs?: number;
+  /** Resource sampling interval in ms (default 10 s). */
+  metricsInterval?: number;
 }
 
 /** Options of `flotilla token create`. */
@@ -61,7 +66,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -78,6 +83,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}),
     serviceRouting: opts.serviceRouting ?? true,
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
     ...(opts.ingressHttpPort !== undefined ? { ingressHttpPort: opts.ingressHttpPort } : {}),
@@ -140,6 +146,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--cluster-cidr <cidr>', 'range the node task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
+    .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program
@@ -160,7 +167,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--ingress-https <port>', 'serve the HTTPS ingress (certificates from Secrets, by SNI) on this port', nonNegativeInt)
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number } & ServiceRoutingFlags) =>
+    .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -177,6 +185,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.ingressHttps !== undefined ? { ingressHttpsPort: opts.ingressHttps } : {}),
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
+          ...(opts.metricsInterval !== undefined ? { metricsInterval: opts.metricsInterval } : {}),
         },
         ctx,
       ),

@@ -22,6 +22,8 @@ import { MethodNotAllowedError, sendError, sendJson } from './respond.js';
 import { serveRolloutAction } from './rollout.js';
 import { ROTATE_KEY_PATH, serveRotateKey } from '../secrets/routes.js';
 import { serveWatch } from './watch.js';
+import { isMetricsRoute, serveMetrics } from '../metrics/routes.js';
+import type { MetricsSeries } from '../metrics/series.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
 import { isProxyRoute, serveProxy, type ProxyEnv } from '../proxy/routes.js';
@@ -37,6 +39,8 @@ export interface ApiServerOptions {
   join?: JoinSettings;
   /** Who leads the control plane, for /leaderz (absent: /leaderz is 404). */
   leadership?: () => { leader: boolean; id: string; leaderId?: string };
+  /** Recent resource use reported by the agents (absent: the metrics routes are 404). */
+  metrics?: MetricsSeries;
 }
 
 /** A listening API server. */
@@ -117,6 +121,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (rest.length === 1 && rest[0] === 'revision') return methodIs(method, 'GET', async () => sendJson(res, 200, { revision: await ctx.store.revision() }));
   if (rest.length === 2 && rest[0] === ROTATE_KEY_PATH[0] && rest[1] === ROTATE_KEY_PATH[1]) return methodIs(method, 'POST', () => serveRotateKey(ctx, res, identity));
   if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
+  if (opts.metrics !== undefined && isMetricsRoute(rest)) return serveMetrics({ ctx, series: opts.metrics }, { rest, method, identity, url, req, res });
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
   if (rest.length === 3 && rest[2] === 'rollout') return methodIs(method, 'POST', () => serveRolloutAction(ctx, { req, res, url, identity, kind, name: rest[1] }));

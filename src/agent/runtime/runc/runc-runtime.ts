@@ -17,6 +17,7 @@ import {
 } from '../runtime.js';
 import { BundleLayout, DEFAULT_LOG_MAX_BYTES, DEFAULT_LOG_MAX_FILES, type BundleMeta } from './bundle.js';
 import { removeCgroup } from './cgroups.js';
+import { readCgroupStats, readNetDev } from './cgroup-stats.js';
 import { CONMON_FILES, launchConmon } from './conmon.js';
 import { runcExec } from './exec.js';
 import { monitorAlive, monitorPid, readExit, waitForExit } from './exit.js';
@@ -204,17 +205,12 @@ export class RuncRuntime implements ContainerRuntime {
     });
   }
 
+  /** From the cgroup files and /proc/PID/net/dev (no runc process per sample: src/agent/runtime/runc/cgroup-stats.ts). */
   async stats(id: string): Promise<ContainerStats> {
-    await this.meta(id);
-    const out = JSON.parse(await this.runc.run(['events', '--stats', id])) as { data?: RuncStats };
-    const d = out.data ?? {};
-    const limit = d.memory?.usage?.limit;
-    return {
-      memoryBytes: d.memory?.usage?.usage ?? 0,
-      ...(limit !== undefined && limit < 2 ** 62 ? { memoryLimitBytes: limit } : {}),
-      cpuUsageNs: d.cpu?.usage?.total ?? 0,
-      pids: d.pids?.current ?? 0,
-    };
+    const meta = await this.meta(id);
+    const pid = Number((await readFile(this.layout.file(id, CONMON_FILES.pid), 'utf8').catch(() => '')).trim());
+    const [cg, net] = await Promise.all([readCgroupStats(meta.cgroupsPath), pid > 0 ? readNetDev(pid) : Promise.resolve({ rx: 0, tx: 0 })]);
+    return { ...cg, netRxBytes: net.rx, netTxBytes: net.tx };
   }
 
   private async meta(id: string): Promise<BundleMeta> {
@@ -234,12 +230,6 @@ export class RuncRuntime implements ContainerRuntime {
     }
     return targets;
   }
-}
-
-interface RuncStats {
-  memory?: { usage?: { usage?: number; limit?: number } };
-  cpu?: { usage?: { total?: number } };
-  pids?: { current?: number };
 }
 
 /** The agent's own hard RLIMIT_NOFILE, capped: a container cannot get more than runc may set. */

@@ -1,0 +1,96 @@
+/**
+ * Metrics end to end on `flotilla up` (real runc containers, their real cgroups): the agent
+ * samples every second here (--metrics-interval 1s), `flotilla top` shows nodes, tasks and
+ * services; a task's memory is what its cgroup says, a CPU-burning task under a 250m limit is
+ * near its limit and throttled.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { NodeUsage, ServiceUsage, TaskUsage } from '../../src/api/metrics.js';
+import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { buildBusyboxImage } from '../helpers/images.js';
+import { eventually, manifestFile, UpCluster } from '../helpers/flotilla.js';
+
+function service(name: string, image: string, script: string, limits: string): string {
+  return `kind: Service
+metadata:
+  name: ${name}
+spec:
+  replicas: 1
+  image: ${image}
+  command: ["sh", "-c", ${JSON.stringify(script)}]
+  stopGracePeriodSeconds: 1
+  resources:
+    limits: {${limits}}
+`;
+}
+
+/** The working set of a container's memory cgroup as the kernel has it now (v1). */
+function cgroupWorkingSet(dataDir: string, containerId: string): number {
+  const meta = JSON.parse(readFileSync(path.join(dataDir, 'agent/runtime/bundles', containerId, 'meta.json'), 'utf8')) as { cgroupsPath: string };
+  const dir = path.join('/sys/fs/cgroup/memory', meta.cgroupsPath);
+  const usage = Number(readFileSync(path.join(dir, 'memory.usage_in_bytes'), 'utf8'));
+  const inactive = Number(/^total_inactive_file (\d+)$/m.exec(readFileSync(path.join(dir, 'memory.stat'), 'utf8'))?.[1] ?? 0);
+  return usage - inactive;
+}
+
+describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
+  let registry: TestRegistry;
+  let cluster: UpCluster;
+
+  before(async () => {
+    registry = await startRegistry();
+    const image = (await buildBusyboxImage(registry.host, 'metrics/busybox', '1')).ref;
+    cluster = await UpCluster.start(['--metrics-interval', '1s']);
+    const yaml = `${service('idle', image, 'exec sleep 600', 'memory: 64Mi')}---\n${service('burn', image, 'while :; do :; done', 'cpu: 250m, memory: 32Mi')}`;
+    const r = await cluster.cli(['apply', '-f', await manifestFile(cluster.dataDir, 'svc.yaml', yaml)]);
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  after(async () => {
+    await cluster?.cli(['delete', 'service', 'burn']).catch(() => undefined);
+    await cluster?.stop();
+    await registry?.stop();
+  });
+
+  const topJson = async <T>(args: string[]): Promise<T[]> => {
+    const r = await cluster.cli(['top', ...args, '-o', 'json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return (JSON.parse(r.stdout) as { items: T[] }).items;
+  };
+
+  it('top tasks: memory as the cgroup has it, CPU near the limit of a burning task', async () => {
+    const [idle, burn] = await eventually('both tasks sampled twice', 90_000, async () => {
+      const ts = await topJson<TaskUsage>(['tasks']);
+      const i = ts.find((t) => t.service === 'idle');
+      const b = ts.find((t) => t.service === 'burn');
+      return i !== undefined && b !== undefined && b.cpuCores > 0.1 ? [i, b] as const : undefined;
+    });
+    assert.equal(idle.memoryLimitBytes, 64 * 2 ** 20);
+    assert.ok(idle.pids >= 1);
+    const kernel = cgroupWorkingSet(cluster.dataDir, `default_${idle.task}`);
+    assert.ok(Math.abs(idle.memoryBytes - kernel) <= Math.max(256 * 1024, kernel * 0.25), `top says ${idle.memoryBytes} B, the cgroup ${kernel} B`);
+    assert.ok(burn.cpuCores <= 0.3, `a 250m limit holds: ${burn.cpuCores}`);
+    assert.ok((burn.cpuLimitPercent ?? 0) > 40, `near its limit: ${burn.cpuLimitPercent}%`);
+    const throttled = await eventually('the burning task throttled', 30_000, async () => (await topJson<TaskUsage>(['tasks', '--service', 'burn'])).find((t) => t.cpuThrottledPerSecond > 0));
+    assert.equal(throttled.service, 'burn');
+    const table = await cluster.cli(['top', 'tasks']);
+    assert.match(table.stdout, /^NAME\s+SERVICE\s+NODE\s+CPU\(cores\)\s+CPU%LIMIT\s+MEMORY\s+MEM-LIMIT\s+PIDS\s+OOM$/m);
+    assert.match(table.stdout, new RegExp(`^${burn.task}\\s+burn\\s+\\S+\\s+\\d+m\\s+\\d+%\\s+\\S+\\s+32Mi`, 'm'));
+  });
+
+  it('top nodes and top services', async () => {
+    const [node] = await topJson<NodeUsage>(['nodes']);
+    assert.ok(node !== undefined);
+    assert.ok(node.memoryTotalBytes > 0 && node.memoryBytes > 0 && node.memoryBytes <= node.memoryTotalBytes);
+    assert.ok(node.cpuCores > 0.1, 'the burning task shows on the node too');
+    assert.ok(node.diskTotalBytes > 0);
+    const services = await topJson<ServiceUsage>(['services']);
+    assert.deepEqual(services.map((s) => s.service), ['burn', 'idle']);
+    assert.equal(services[0]?.tasks, 1);
+    const table = await cluster.cli(['top', 'nodes']);
+    assert.match(table.stdout, /^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\s+MEMORY%\s+DISK\s+NET-RX\s+NET-TX$/m);
+  });
+});
