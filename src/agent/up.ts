@@ -25,6 +25,8 @@ export interface RunUpOptions {
   kekFile?: string;
   /** Resource sampling interval of the agent (default 10 s). */
   metricsIntervalMs?: number;
+  /** How often the autoscaler decides (default 10 s). */
+  autoscaleIntervalMs?: number;
   log?: (line: string) => void;
 }
 
@@ -40,7 +42,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const stack = new DisposableStack();
   let announced = false;
   try {
-    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, log: () => undefined }));
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, autoscaleIntervalMs: opts.autoscaleIntervalMs, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({

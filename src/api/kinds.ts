@@ -177,6 +177,45 @@ export interface ServiceSpec {
   stopGracePeriodSeconds: number;
   /** Set by `flotilla rollout restart` (RFC 3339): part of the task template, so a new value makes a new revision. */
   restartedAt?: string;
+  /** The autoscaler owns `replicas` while this is set (src/controllers/autoscale). */
+  autoscale?: AutoscaleSpec;
+}
+
+/** One metric the autoscaler follows: exactly one of the fields. */
+export interface AutoscaleMetric {
+  /** Average CPU of the tasks as a percent of their CPU request (else limit). */
+  cpu?: { targetUtilization: number };
+  /** Average working set as a percent of the memory request (else limit). */
+  memory?: { targetUtilization: number };
+  /**
+   * A value for the whole service (a queue length): pushed through the API
+   * (POST /api/v1/services/NAME/metrics) or read from a Prometheus query; `target` per task.
+   */
+  custom?: { name: string; target: number; prometheus?: { url: string; query: string } };
+}
+
+/** Horizontal autoscaling, the Kubernetes HPA algorithm (desired = ceil(current * value / target), 10% tolerance). */
+export interface AutoscaleSpec {
+  min: number;
+  max: number;
+  metrics: AutoscaleMetric[];
+  /** Scale up to the lowest recommendation of this window (default 0: at once). */
+  scaleUpStabilizationSeconds: number;
+  /** Scale down to the highest recommendation of this window (default 300). */
+  scaleDownStabilizationSeconds: number;
+}
+
+/** What the autoscaler last decided, in the service's status. */
+export interface AutoscaleStatus {
+  desired: number;
+  /** "cpu 140% of request (target 70%): 1 -> 2", "within tolerance", "no metrics yet". */
+  reason: string;
+  /** Each metric's current value and target, as the last decision saw them. */
+  metrics: Array<{ name: string; current?: number; target: number }>;
+  /** RFC 3339 of the last change of replicas. */
+  lastScaleTime?: string;
+  /** RFC 3339 of the last decision. */
+  time: string;
 }
 
 /**
@@ -249,6 +288,8 @@ export interface ServiceStatus {
   history?: ServiceRevision[];
   /** The current or last rollout. */
   rollout?: RolloutStatus;
+  /** Autoscaled services: the autoscaler's last decision. */
+  autoscale?: AutoscaleStatus;
 }
 
 /** How many revisions a service's status keeps. */

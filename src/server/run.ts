@@ -32,6 +32,7 @@ import type { JoinSettings } from './join/routes.js';
 import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
 import { startEventExpiry } from '../controllers/events/expiry.js';
+import { startAutoscaler } from '../controllers/autoscale/controller.js';
 import { EventCorrelator } from './events/correlator.js';
 import { MetricsSeries } from './metrics/series.js';
 import { PublishPortAdmission } from './admission/ports.js';
@@ -79,6 +80,8 @@ export interface RunServerOptions {
   kekFile?: string;
   /** Events last seen longer ago than this are deleted (`--event-ttl`; default 1 h). */
   eventTtlMs?: number;
+  /** How often the autoscaler decides (`--autoscale-interval`; default 10 s). */
+  autoscaleIntervalMs?: number;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -91,6 +94,10 @@ export interface LoopEnv {
   nodeGracePeriodMs?: number;
   /** RunServerOptions.eventTtlMs. */
   eventTtlMs?: number;
+  /** The agents' samples this server received (the autoscaler reads them). */
+  metrics?: MetricsSeries;
+  /** RunServerOptions.autoscaleIntervalMs. */
+  autoscaleIntervalMs?: number;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -104,6 +111,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
 export const SERVER_LOOPS: LoopFactory[] = [
   (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
   (env) => startEventExpiry(env.store, { ttlMs: env.eventTtlMs, log: (m) => console.error(m) }),
+  (env) => startAutoscaler(env.store, env.metrics ?? new MetricsSeries(), { intervalMs: env.autoscaleIntervalMs, log: (m) => console.error(m) }),
 ];
 
 /** A started server. */
@@ -152,7 +160,8 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     stack.add({ stop: () => store.close() });
     // Before any loop or API writes: a KEK that does not decrypt the stored secrets stops the start here.
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
-    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs };
+    const metrics = new MetricsSeries();
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
@@ -176,7 +185,6 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const metrics = new MetricsSeries();
     const api = stack.add(await startApiServer({ ctx, pki, metrics, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');

@@ -191,6 +191,34 @@ const volumeRef = z.object({
   if (m.type !== 'tmpfs' && m.size !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['size'], message: 'no size (size is for type: tmpfs)' });
 }).transform((m) => (m.type === 'tmpfs' ? { ...m, size: m.size ?? DEFAULT_TMPFS_SIZE } : m));
 
+const utilization = z.object({ targetUtilization: int(1, 1000) }).strict();
+
+const autoscaleMetric = z.object({
+  cpu: utilization.optional(),
+  memory: utilization.optional(),
+  custom: z.object({
+    name: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_.-]{0,62}$/, { message: 'a metric name (letters, digits, _ . -; starting with a letter or _)' }),
+    target: z.number().positive({ message: 'a number above 0 (the value per task)' }).finite(),
+    prometheus: z.object({
+      url: z.string().regex(/^https?:\/\/\S+$/, { message: 'the base URL of a Prometheus server (http:// or https://)' }),
+      query: nonEmpty('a PromQL query returning one number'),
+    }).strict().optional(),
+  }).strict().optional(),
+}).strict().superRefine((m, ctx) => {
+  const set = (['cpu', 'memory', 'custom'] as const).filter((k) => m[k] !== undefined);
+  if (set.length !== 1) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `exactly one of cpu, memory or custom${set.length > 1 ? ` (found ${set.join(' and ')})` : ''}` });
+});
+
+const autoscale = z.object({
+  min: int(1).default(1),
+  max: int(1),
+  metrics: z.array(autoscaleMetric).min(1, { message: 'at least one metric (cpu, memory or custom)' }),
+  scaleUpStabilizationSeconds: int(0, 3600).default(0),
+  scaleDownStabilizationSeconds: int(0, 3600).default(300),
+}).strict().superRefine((a, ctx) => {
+  if (a.max < a.min) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['max'], message: `an integer >= min (${a.min})` });
+});
+
 /**
  * Fields whose work is not written yet: refused with "not supported yet" (CONTRACT.md: a field
  * the API accepts does what it says). Each line goes when its feature works end to end.
@@ -218,7 +246,9 @@ export const serviceSpecSchema = z.object({
   volumes: z.array(volumeRef).default([]),
   stopGracePeriodSeconds: int(0).default(10),
   restartedAt: z.string().datetime({ message: 'an RFC 3339 time (set by flotilla rollout restart)' }).optional(),
+  autoscale: autoscale.optional(),
 }).strict().superRefine((s, ctx) => {
+  if (s.autoscale !== undefined) checkAutoscale(s, ctx);
   for (const field of NOT_SUPPORTED_YET) {
     s[field].forEach((_m, i) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: [field, i], message: `no ${field}: ${field} are not supported yet` }));
   }
@@ -241,6 +271,18 @@ export const serviceSpecSchema = z.object({
     });
   }
 });
+
+/** Autoscaling needs a replicated service and, for utilization targets, a request (or limit) to measure against. */
+function checkAutoscale(s: Pick<ServiceSpec, 'mode' | 'resources' | 'autoscale'>, ctx: z.RefinementCtx): void {
+  if (s.mode === 'global') ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoscale'], message: 'no autoscale (a global service runs one task per node)' });
+  (s.autoscale?.metrics ?? []).forEach((m, i) => {
+    for (const r of ['cpu', 'memory'] as const) {
+      if (m[r] !== undefined && s.resources.requests[r] === undefined && s.resources.limits[r] === undefined) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['autoscale', 'metrics', i, r], message: `resources.requests.${r} (or limits.${r}) to measure the utilization against` });
+      }
+    }
+  });
+}
 
 // Compile-time check: what the schema produces is exactly a ServiceSpec.
 type Out = z.output<typeof serviceSpecSchema>;

@@ -25,6 +25,8 @@ export interface UpOptions {
   kekFile?: string;
   /** Resource sampling interval in ms (default 10 s). */
   metricsInterval?: number;
+  /** Autoscaler decision interval in ms (default 10 s). */
+  autoscaleInterval?: number;
 }
 
 /** Options of `flotilla agent`. */
@@ -66,7 +68,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -147,6 +149,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--cluster-cidr <cidr>', 'range the node task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
     .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
+    .option('--autoscale-interval <duration>', 'how often the autoscaler decides the size of autoscaled services (default 10s)', parseDuration)
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program

@@ -43,6 +43,9 @@ export async function scaleOnce(client: CliClient, key: ObjectKey, replicas: num
   if (spec.mode === 'global') {
     throw new UsageError(`service/${key.name} is global (one task on every eligible node): it has no replica count to scale`);
   }
+  if (spec.autoscale !== undefined) {
+    throw new UsageError(`service/${key.name} is autoscaled (min ${spec.autoscale.min}, max ${spec.autoscale.max}): change autoscale.min and autoscale.max instead of scaling it`);
+  }
   if (spec.replicas === replicas) return;
   await client.update({ ...svc, spec: { ...spec, replicas } }, svc.metadata.revision);
 }

@@ -22,6 +22,7 @@ interface ServerOptions {
   clusterCidr?: string;
   kekFile?: string;
   eventTtl?: number;
+  autoscaleInterval?: number;
 }
 
 /** Registers `server`. */
@@ -36,6 +37,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--etcd-endpoints <urls>', 'comma-separated etcd client URLs (with --store etcd)')
     .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
+    .option('--autoscale-interval <duration>', 'how often the autoscaler decides the size of autoscaled services (default 10s)', parseDuration)
     .option('--event-ttl <duration>', 'delete Events last seen longer ago than this (30m, 1h, 24h; default 1h)', parseDuration)
     .action(async (opts: ServerOptions) => {
       const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -54,6 +56,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}),
         ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}),
         ...(opts.eventTtl !== undefined ? { eventTtlMs: opts.eventTtl } : {}),
+        ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });

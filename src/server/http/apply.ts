@@ -12,6 +12,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AlreadyExistsError, ConflictError, BadRequestError, ValidationError, type ValidationIssue } from '../../api/errors.js';
 import { keyOf, keyString, type ApiObject } from '../../api/object.js';
 import { keepControllerAnnotations } from '../../api/controller-annotations.js';
+import { keepAutoscaledReplicas } from '../../api/autoscale.js';
 import { specEqual, validateObject } from '../../api/validate/index.js';
 import type { TxnOp } from '../../store/store.js';
 import type { Identity } from '../auth/identity.js';
@@ -103,7 +104,7 @@ async function applyOnce(ctx: ApiContext, wanted: Wanted[], identity: Identity):
     // The object as stored must be in the caller's collections too (not only as sent).
     if (!specEqual(stored.metadata.labels, m.labels)) await authorizeObject(ctx, identity, 'update', stored);
     const cur = await ctx.codec.fromStore(stored);
-    if (specEqual(cur.spec, w.obj.spec) && specEqual(cur.metadata.labels, m.labels) && specEqual(cur.metadata.annotations ?? {}, keepControllerAnnotations(cur.metadata.annotations, m.annotations) ?? {})) continue;
+    if (specEqual(cur.spec, keepAutoscaledReplicas(cur, w.obj).spec) && specEqual(cur.metadata.labels, m.labels) && specEqual(cur.metadata.annotations ?? {}, keepControllerAnnotations(cur.metadata.annotations, m.annotations) ?? {})) continue;
     const next = mergeSpec(cur, w.obj);
     await admit(ctx, { operation: 'update', identity, object: next, old: cur });
     ops.push({ op: 'update', object: await ctx.codec.toStore(next), expectedRevision: stored.metadata.revision });

@@ -10,6 +10,8 @@ import { BadRequestError, ConflictError, NotFoundError } from '../../api/errors.
 import type { ApiObject } from '../../api/object.js';
 import { specEqual, validateObject, validateStatus } from '../../api/validate/index.js';
 import { keepControllerAnnotations } from '../../api/controller-annotations.js';
+import { keepAutoscaledReplicas, withAutoscaledReplicas } from '../../api/autoscale.js';
+import type { ServiceSpec } from '../../api/kinds.js';
 import { admit, authorizeObject, decodeAll, keyFor, present, visibleTo, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
 import { readJsonBody, sendJson } from './respond.js';
 import { redactSecret } from '../secrets/redact.js';
@@ -69,14 +71,16 @@ export function newObject(v: ApiObject, uid?: string, status?: unknown): ApiObje
   const obj: ApiObject = {
     kind: v.kind,
     metadata: { ...v.metadata, uid: uid ?? randomUUID(), revision: 0, generation: 1, creationTimestamp: new Date().toISOString() },
-    spec: v.spec,
+    // An autoscaled service starts within its range (src/api/autoscale.ts).
+    spec: v.kind === 'Service' ? withAutoscaledReplicas(undefined, v.spec as ServiceSpec) : v.spec,
   };
   if (status !== undefined) obj.status = status;
   return obj;
 }
 
 /** The stored object with spec, labels and annotations from `v`; generation +1 when spec changed. */
-export function mergeSpec(cur: ApiObject, v: ApiObject): ApiObject {
+export function mergeSpec(cur: ApiObject, given: ApiObject): ApiObject {
+  const v = keepAutoscaledReplicas(cur, given);
   const changed = !specEqual(cur.spec, v.spec);
   const metadata = { ...cur.metadata, labels: v.metadata.labels, generation: cur.metadata.generation + (changed ? 1 : 0) };
   const annotations = keepControllerAnnotations(cur.metadata.annotations, v.metadata.annotations);

@@ -2,6 +2,7 @@
  * The metrics API (src/api/metrics.ts for the shapes):
  *
  *   POST /api/v1/nodes/{name}/metrics        the node itself (or the admin): one MetricsReport
+ *   POST /api/v1/services/{name}/metrics?namespace=   {name, value}: a custom metric (who may update the Service)
  *   GET  /api/v1/metrics/nodes               {items: NodeUsage[]}           (who may list Nodes)
  *   GET  /api/v1/metrics/tasks?namespace=&service=   {items: TaskUsage[]}    (who may list Tasks there)
  *   GET  /api/v1/metrics/services?namespace=         {items: ServiceUsage[]}
@@ -11,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { BadRequestError, ValidationError } from '../../api/errors.js';
+import { BadRequestError, NotFoundError, ValidationError } from '../../api/errors.js';
 import type { MetricsReport } from '../../api/metrics.js';
 import { toIssues } from '../../api/validate/issues.js';
 import type { Identity } from '../auth/identity.js';
@@ -46,12 +47,13 @@ export interface MetricsEnv {
 
 /** True for the paths these routes serve (rest = the path after /api/v1/). */
 export function isMetricsRoute(rest: string[]): boolean {
-  return (rest.length === 3 && rest[0] === 'nodes' && rest[2] === 'metrics') || (rest.length === 2 && rest[0] === 'metrics');
+  return (rest.length === 3 && (rest[0] === 'nodes' || rest[0] === 'services') && rest[2] === 'metrics') || (rest.length === 2 && rest[0] === 'metrics');
 }
 
 /** Serves one metrics request. */
 export async function serveMetrics(env: MetricsEnv, r: { rest: string[]; method: string; identity: Identity; url: URL; req: IncomingMessage; res: ServerResponse }): Promise<void> {
   const { ctx, series } = env;
+  if (r.rest[0] === 'services') return pushCustom(env, r);
   if (r.rest[0] === 'nodes') {
     if (r.method !== 'POST') throw new MethodNotAllowedError('only POST is allowed here');
     const node = r.rest[1] as string;
@@ -85,4 +87,20 @@ export async function serveMetrics(env: MetricsEnv, r: { rest: string[]; method:
     return sendJson(r.res, 200, { items: series.points({ ...(namespace !== undefined ? { namespace } : {}), ...(task !== undefined ? { task } : {}), ...(service !== undefined ? { service } : {}), ...(node !== undefined ? { node } : {}) }, Date.now() - since * 1000) });
   }
   throw new BadRequestError(`no metrics route ${what ?? ''}: expected nodes, tasks, services or points`);
+}
+
+const customSchema = z.object({ name: z.string().min(1), value: z.number().finite() }).strict();
+
+/** POST /api/v1/services/NAME/metrics {name, value}: the service must exist and the caller may update it. */
+async function pushCustom(env: MetricsEnv, r: { rest: string[]; method: string; identity: Identity; url: URL; req: IncomingMessage; res: ServerResponse }): Promise<void> {
+  if (r.method !== 'POST') throw new MethodNotAllowedError('only POST is allowed here');
+  const name = r.rest[1] as string;
+  const namespace = r.url.searchParams.get('namespace') ?? 'default';
+  await env.ctx.authorizer.authorize(r.identity, { verb: 'update', kind: 'Service', namespace, name });
+  const raw = await readJsonBody(r.req, env.ctx.bodyLimitBytes);
+  const parsed = customSchema.safeParse(raw);
+  if (!parsed.success) throw new ValidationError(toIssues(parsed.error, raw, customSchema, {}, []));
+  if (await env.ctx.store.get({ kind: 'Service', namespace, name }) === undefined) throw new NotFoundError(`service ${name} not found in namespace ${namespace}`);
+  env.series.setCustom(namespace, name, parsed.data.name, parsed.data.value);
+  sendJson(r.res, 202, { service: name, namespace, metric: parsed.data.name, value: parsed.data.value });
 }

@@ -101,6 +101,19 @@ export class MetricsSeries {
     this.now = opts.now ?? Date.now;
   }
 
+  private readonly custom = new Map<string, { value: number; atMs: number }>();
+
+  /** A pushed value of a service's custom metric (POST /api/v1/services/NAME/metrics). */
+  setCustom(namespace: string, service: string, name: string, value: number): void {
+    this.custom.set(JSON.stringify([namespace, service, name]), { value, atMs: this.now() });
+  }
+
+  /** The last pushed value of a custom metric, when pushed within the retention. */
+  customValue(namespace: string, service: string, name: string): number | undefined {
+    const v = this.custom.get(JSON.stringify([namespace, service, name]));
+    return v !== undefined && this.now() - v.atMs <= this.retentionMs ? v.value : undefined;
+  }
+
   /** Number of series held (nodes + tasks), for /metrics and the benchmark. */
   seriesCount(): number {
     return this.nodes.size + this.tasks.size;
