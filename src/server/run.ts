@@ -35,6 +35,8 @@ import { startEventExpiry } from '../controllers/events/expiry.js';
 import { startAutoscaler } from '../controllers/autoscale/controller.js';
 import { EventCorrelator } from './events/correlator.js';
 import { MetricsSeries } from './metrics/series.js';
+import { addClusterGauges, createServerRegistry } from './metrics/prometheus.js';
+import { createInstruments } from './metrics/instrument.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
@@ -156,11 +158,16 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const admin = await ensureAdminToken(dataDir);
     const tokens = new TokenAuthenticator();
     tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
-    const store = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
-    stack.add({ stop: () => store.close() });
+    const rawStore = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
+    stack.add({ stop: () => rawStore.close() });
+    // Every write of the API, the controllers and the scheduler is timed for /metrics.
+    const registry = createServerRegistry();
+    const instruments = createInstruments(registry);
+    const store = instruments.instrumentStore(rawStore);
     // Before any loop or API writes: a KEK that does not decrypt the stored secrets stops the start here.
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
     const metrics = new MetricsSeries();
+    addClusterGauges(registry, { store, series: metrics });
     const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
@@ -185,7 +192,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, metrics, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);

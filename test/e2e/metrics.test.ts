@@ -2,7 +2,8 @@
  * Metrics end to end on `flotilla up` (real runc containers, their real cgroups): the agent
  * samples every second here (--metrics-interval 1s), `flotilla top` shows nodes, tasks and
  * services; a task's memory is what its cgroup says, a CPU-burning task under a 250m limit is
- * near its limit and throttled.
+ * near its limit and throttled. A real Prometheus (Debian's) scrapes /metrics with a read-only
+ * user's token: a PromQL query for a task's memory gives what the cgroup shows.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import type { NodeUsage, ServiceUsage, TaskUsage } from '../../src/api/metrics.j
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { buildBusyboxImage } from '../helpers/images.js';
 import { eventually, manifestFile, UpCluster } from '../helpers/flotilla.js';
+import { startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
+import { rawRequest } from '../server/helpers.js';
 
 function service(name: string, image: string, script: string, limits: string): string {
   return `kind: Service
@@ -39,6 +42,7 @@ function cgroupWorkingSet(dataDir: string, containerId: string): number {
 describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
   let registry: TestRegistry;
   let cluster: UpCluster;
+  let prometheus: TestPrometheus | undefined;
 
   before(async () => {
     registry = await startRegistry();
@@ -50,6 +54,7 @@ describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
   });
 
   after(async () => {
+    await prometheus?.stop();
     await cluster?.cli(['delete', 'service', 'burn']).catch(() => undefined);
     await cluster?.stop();
     await registry?.stop();
@@ -92,5 +97,35 @@ describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
     assert.equal(services[0]?.tasks, 1);
     const table = await cluster.cli(['top', 'nodes']);
     assert.match(table.stdout, /^NAME\s+CPU\(cores\)\s+CPU%\s+MEMORY\s+MEMORY%\s+DISK\s+NET-RX\s+NET-TX$/m);
+  });
+
+  it('/metrics: refused without a credential or with a role that cannot list everything; a real Prometheus scrapes it', async () => {
+    const admin = JSON.parse(readFileSync(cluster.config, 'utf8')) as { server: string; ca: string; token: string };
+    assert.equal((await rawRequest(`${admin.server}/metrics`, { ca: admin.ca })).status, 401);
+    const scraperFile = path.join(cluster.dataDir, 'scraper.json');
+    assert.equal((await cluster.cli(['user', 'create', 'scraper', '-o', scraperFile])).code, 0);
+    const scraper = JSON.parse(readFileSync(scraperFile, 'utf8')) as { token: string };
+    assert.equal((await rawRequest(`${admin.server}/metrics`, { ca: admin.ca, headers: { authorization: `Bearer ${scraper.token}` } })).status, 403, 'no grant yet');
+    const g = await cluster.cli(['grant', 'create', '--subject', 'user:scraper', '--role', 'view', '--namespace', '*']);
+    assert.equal(g.code, 0, g.stderr);
+    const text = await eventually('/metrics for the view user', 15_000, async () => {
+      const r = await rawRequest(`${admin.server}/metrics`, { ca: admin.ca, headers: { authorization: `Bearer ${scraper.token}` } });
+      return r.status === 200 ? r.text : undefined;
+    });
+    for (const name of ['flotilla_nodes{state="ready"} 1', 'flotilla_tasks{namespace="default",service="idle",state="running"} 1', 'flotilla_api_requests_total', 'flotilla_api_request_duration_seconds_bucket', 'flotilla_store_write_duration_seconds_bucket', 'flotilla_store_watches', 'flotilla_task_memory_bytes{namespace="default",service="idle"', 'flotilla_node_cpu_cores']) {
+      assert.ok(text.includes(name), `/metrics has ${name}`);
+    }
+    prometheus = await startPrometheus({ target: new URL(admin.server).host, caPem: admin.ca, token: scraper.token });
+    const p = prometheus;
+    const [idle] = await topJson<TaskUsage>(['tasks', '--service', 'idle']);
+    assert.ok(idle !== undefined);
+    const sample = await eventually('Prometheus has the task\'s memory', 60_000, async () => {
+      const r = await p.query(`flotilla_task_memory_bytes{service="idle",task="${idle.task}"}`);
+      return r[0];
+    }).catch(async (err: unknown) => { throw new Error(`${(err as Error).message}; target: ${JSON.stringify(await p.target())}`); });
+    const value = Number(sample.value[1]);
+    const kernel = cgroupWorkingSet(cluster.dataDir, `default_${idle.task}`);
+    assert.ok(Math.abs(value - kernel) <= Math.max(256 * 1024, kernel * 0.25), `PromQL says ${value} B, the cgroup ${kernel} B`);
+    assert.equal(sample.metric.node !== undefined && sample.metric.namespace, 'default');
   });
 });

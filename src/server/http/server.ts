@@ -24,6 +24,9 @@ import { ROTATE_KEY_PATH, serveRotateKey } from '../secrets/routes.js';
 import { serveWatch } from './watch.js';
 import { isMetricsRoute, serveMetrics } from '../metrics/routes.js';
 import type { MetricsSeries } from '../metrics/series.js';
+import type { Registry } from 'prom-client';
+import { serveScrape } from '../metrics/prometheus.js';
+import type { ServerInstruments } from '../metrics/instrument.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
 import { isProxyRoute, serveProxy, type ProxyEnv } from '../proxy/routes.js';
@@ -41,6 +44,8 @@ export interface ApiServerOptions {
   leadership?: () => { leader: boolean; id: string; leaderId?: string };
   /** Recent resource use reported by the agents (absent: the metrics routes are 404). */
   metrics?: MetricsSeries;
+  /** GET /metrics (Prometheus) and the request instruments (absent: /metrics is 404). */
+  prometheus?: { registry: Registry; instruments: ServerInstruments };
 }
 
 /** A listening API server. */
@@ -74,6 +79,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    opts.prometheus?.instruments.observeRequest(req, res);
     void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
@@ -113,6 +119,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
   const identity = await opts.authenticator.authenticate(req);
   if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;
+  if (url.pathname === '/metrics' && opts.prometheus !== undefined) return methodIs(method, 'GET', () => serveScrape(ctx, identity, opts.prometheus?.registry as Registry, res));
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) throw new NotFoundError(`no route for ${url.pathname}`);
   const rest = parts.slice(2);

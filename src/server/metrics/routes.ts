@@ -71,12 +71,13 @@ export async function serveMetrics(env: MetricsEnv, r: { rest: string[]; method:
   const namespace = q.get('namespace') ?? undefined;
   const what = r.rest[1];
   if (what === 'nodes') {
-    await ctx.authorizer.authorize(r.identity, { verb: 'list', kind: 'Node', namespace: '' });
+    // labels: {} asks for a real decision: these answers are not filtered per object as lists are.
+    await ctx.authorizer.authorize(r.identity, { verb: 'list', kind: 'Node', namespace: '', labels: {} });
     return sendJson(r.res, 200, { items: series.nodeUsage() });
   }
   if (what === 'tasks' || what === 'services' || what === 'points') {
     const node = q.get('node') ?? undefined;
-    await ctx.authorizer.authorize(r.identity, node !== undefined && what === 'points' ? { verb: 'get', kind: 'Node', name: node, namespace: '' } : { verb: 'list', kind: 'Task', ...(namespace !== undefined ? { namespace } : {}) });
+    await ctx.authorizer.authorize(r.identity, node !== undefined && what === 'points' ? { verb: 'get', kind: 'Node', name: node, namespace: '', labels: {} } : { verb: 'list', kind: 'Task', labels: {}, ...(namespace !== undefined ? { namespace } : {}) });
     if (what === 'tasks') return sendJson(r.res, 200, { items: series.taskUsage({ ...(namespace !== undefined ? { namespace } : {}), ...(q.get('service') !== null ? { service: q.get('service') as string } : {}) }) });
     if (what === 'services') return sendJson(r.res, 200, { items: series.serviceUsage(namespace !== undefined ? { namespace } : {}) });
     const since = Number(q.get('sinceSeconds') ?? '3600');
