@@ -94,6 +94,8 @@ async function main(): Promise<void> {
     await link(node, client, 'vc0', CLIENT, '10.77.1.1');
     await link(node, server, 'vs0', SERVER, '10.77.2.1');
     await node.run(['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    // A new connection per request: many ports, and TIME_WAIT ports reused (as wrk would need on any host).
+    await client.run(['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=1024 65000', 'net.ipv4.tcp_tw_reuse=1']);
     node.spawn([process.execPath, '-e', `require('http').createServer((q, s) => { s.setHeader('Connection', 'close'); s.end('ok\\n'); }).listen(8080, '${SERVER}')`], server.name);
     await nft(node, renderRuleset([{ ref: 'default/bench', vip: VIP, ports: [{ port: 80, targetPort: 8080, protocol: 'tcp' }], backends: [SERVER] }]).text);
 
