@@ -65,7 +65,7 @@ metadata: {name: ${name}, labels: {role: ${name}}}
 spec:
   image: ${image}
   mode: global
-  command: ["sleep", "3600"]
+  command: ["sh", "-c", "mkdir -p /tmp/www && echo ${name} > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"]
 `;
     await c.apply(`${client('web')}---
 ${client('api')}---
@@ -77,6 +77,8 @@ spec:
   command: ${DB_CMD}
   ports: [{port: 80, targetPort: 8080, publish: ${PUBLISH}}]
   placement: {constraints: ["node.labels.node == node2"]}
+  probes:
+    readiness: {http: {path: /, port: 8080}, periodSeconds: 1, failureThreshold: 2}
 `);
     for (const t of await c.runningTasks('web', 3)) web.set(t.spec.node, t);
     for (const t of await c.runningTasks('api', 3)) api.set(t.spec.node, t);
@@ -123,6 +125,10 @@ spec:
       const r = await c.exec('server', ['/bin/busybox', 'timeout', '5', '/bin/busybox', 'wget', '-q', '-O-', `http://${n.address}:${PUBLISH}/`]);
       assert.notEqual(r.code, 0, `published port on ${n.name} answered: ${r.stdout}`);
     }
+    // The node's readiness probe of db still passes (probes come from the node, not a task).
+    await new Promise((r) => setTimeout(r, 4_000));
+    const dbNow = (await c.tasks('db')).find((t) => t.metadata.name === db.metadata.name);
+    assert.equal(dbNow?.status?.ready, true, JSON.stringify(dbNow?.status));
     const table = await c.exec('node1', ['nft', 'list', 'table', 'ip', 'flotilla-netpol']);
     assert.equal(table.code, 0, table.stderr);
     assert.ok(table.stdout.includes(db.status?.ip ?? 'x'), table.stdout);
@@ -157,5 +163,26 @@ spec:
     assert.ok(m);
     const p = await c.exec('server', ['/bin/busybox', 'timeout', '5', '/bin/busybox', 'wget', '-q', '-O-', `http://${c.nodes[0]?.address ?? ''}:${PUBLISH}/`]);
     assert.equal(p.stdout.trim(), 'db', p.stderr);
+  });
+
+  it('egress: web may reach only api; DNS to the node still answers', async () => {
+    await c.apply(`kind: NetworkPolicy
+metadata: {name: web-out}
+spec:
+  selector: {services: [web]}
+  egress:
+    - to: [{service: api}]
+      ports: [8080]
+`);
+    const w1 = web.get('node1') as TaskJson;
+    const a2 = api.get('node2') as TaskJson;
+    await eventually('web egress restricted', 30_000, async () => ((await get(w1, `http://${db.status?.ip ?? ''}:8080/`)) === 'FAIL' ? true : undefined));
+    assert.equal(await get(w1, `http://${vip}:80/`), 'FAIL');
+    assert.equal(await get(w1, `http://${a2.status?.ip ?? ''}:8080/`), 'api');
+    assert.equal(await get(api.get('node1') as TaskJson, `http://${db.status?.ip ?? ''}:8080/`), 'db', 'api is not restricted');
+    const ns = await c.cli(['exec', w1.metadata.name, '--', '/bin/busybox', 'nslookup', '-type=a', 'db'], { timeoutMs: 30_000 });
+    assert.ok(ns.stdout.includes(vip), `nslookup: ${ns.stdout} ${ns.stderr}`);
+    assert.equal((await c.cli(['delete', 'networkpolicy', 'web-out'])).code, 0);
+    await eventually('web egress open again', 30_000, async () => ((await get(w1, `http://${db.status?.ip ?? ''}:8080/`)) === 'db' ? true : undefined));
   });
 });
