@@ -71,3 +71,23 @@ void describe('NetworkPolicyEnforcer', () => {
     await e.stop();
   });
 });
+
+void describe('NetworkPolicyEnforcer in a test namespace (real nft)', () => {
+  void it('writes its table at start and removes it on stop', async () => {
+    const { NodeNamespace } = await import('../../helpers/netns.js');
+    const ns = await NodeNamespace.create('npe');
+    try {
+      const source = new FakeSource();
+      source.state = { ...source.state, policies: [policy('db', { selector: { services: ['db'] }, ingress: [] })] };
+      const e = new NetworkPolicyEnforcer({ source, execPrefix: ns.prefix, log: () => undefined });
+      await e.start();
+      const listed = await ns.run(['nft', 'list', 'set', 'ip', 'flotilla-netpol', 'ingress-isolated']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /10\.88\.0\.2/);
+      await e.stop();
+      assert.notEqual((await ns.run(['nft', 'list', 'table', 'ip', 'flotilla-netpol'])).code, 0, 'table removed');
+    } finally {
+      await ns.stop();
+    }
+  });
+});
