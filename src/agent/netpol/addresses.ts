@@ -11,7 +11,16 @@ interface Range {
 }
 
 function toInt(ip: string): number {
-  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  return n * 256 + octet;
 }
 
 function toIp(n: number): string {
@@ -19,8 +28,13 @@ function toIp(n: number): string {
 }
 
 function range(element: string): Range {
-  const [ip, lenText] = element.split('/') as [string, string | undefined];
-  const len = lenText === undefined ? 32 : Number(lenText);
+  const slash = element.indexOf('/');
+  if (slash < 0) {
+    const n = toInt(element);
+    return { lo: n, hi: n, text: element };
+  }
+  const ip = element.slice(0, slash);
+  const len = Number(element.slice(slash + 1));
   const size = 2 ** (32 - len);
   const lo = Math.floor(toInt(ip) / size) * size;
   const text = len === 32 ? toIp(lo) : `${toIp(lo)}/${len}`;

@@ -66,15 +66,36 @@ function chain(name: string, lines: string[]): string[] {
   return [`  chain ${name} {`, ...lines.map((l) => `    ${l}`), '  }'];
 }
 
+/** The tasks, and their addresses by `namespace/service` (service peers are the common case). */
+interface TaskIndex {
+  all: readonly PolicyTask[];
+  byService: Map<string, string[]>;
+}
+
+function indexTasks(tasks: readonly PolicyTask[]): TaskIndex {
+  const byService = new Map<string, string[]>();
+  for (const t of tasks) {
+    const k = `${t.namespace}/${t.service}`;
+    const ips = byService.get(k);
+    if (ips === undefined) byService.set(k, [t.ip]);
+    else ips.push(t.ip);
+  }
+  return { all: tasks, byService };
+}
+
 /** The peer addresses of a rule (task addresses and CIDRs); undefined when it names none (any peer). */
-function peerElements(ns: string, rule: NetworkPolicyRule, direction: 'from' | 'to', tasks: readonly PolicyTask[]): string[] | undefined {
+function peerElements(ns: string, rule: NetworkPolicyRule, direction: 'from' | 'to', tasks: TaskIndex): string[] | undefined {
   const peers = rule[direction] ?? [];
   if (peers.length === 0) return undefined;
   const out: string[] = [];
   for (const p of peers) {
+    if (p.service !== undefined) {
+      out.push(...(tasks.byService.get(`${p.namespace ?? ns}/${p.service}`) ?? []));
+      continue;
+    }
     const m = peerMatch(ns, p);
     if (m.kind === 'cidr') out.push(m.cidr);
-    else for (const t of tasks) if (m.match(t)) out.push(t.ip);
+    else for (const t of tasks.all) if (m.match(t)) out.push(t.ip);
   }
   return setElements(out);
 }
@@ -85,9 +106,9 @@ function portsMatch(rule: NetworkPolicyRule): string {
 }
 
 /** Adds policy k's sets and rule lines; a rule whose peers resolve to nothing is left out. */
-function collectPolicy(c: Collected, k: number, p: NetworkPolicy, tasks: readonly PolicyTask[]): void {
+function collectPolicy(c: Collected, k: number, p: NetworkPolicy, tasks: TaskIndex): void {
   const ns = p.metadata.namespace;
-  const selected = tasks.filter((t) => selects(p, t)).map((t) => t.ip);
+  const selected = tasks.all.filter((t) => selects(p, t)).map((t) => t.ip);
   c.sets.push(`  # ${ns}/${p.metadata.name}`, ...set(`p${k}-sel`, setElements(selected), false));
   const directions = [['ingress', p.spec.ingress, 'from', 'i'], ['egress', p.spec.egress, 'to', 'e']] as const;
   for (const [dir, rules, side, letter] of directions) {
@@ -118,7 +139,8 @@ export function renderNetpolRuleset(input: NetpolInput, opts: NetpolRulesetOptio
   const table = opts.table ?? NETPOL_TABLE;
   const c: Collected = { sets: [], ingress: [], egress: [], ingressIsolated: new Set(), egressIsolated: new Set() };
   const policies = [...input.policies].sort((a, b) => a.metadata.namespace.localeCompare(b.metadata.namespace) || a.metadata.name.localeCompare(b.metadata.name));
-  policies.forEach((p, k) => collectPolicy(c, k, p, input.tasks));
+  const index = indexTasks(input.tasks);
+  policies.forEach((p, k) => collectPolicy(c, k, p, index));
   const lines = [
     `table ip ${table} {}`,
     `delete table ip ${table}`,

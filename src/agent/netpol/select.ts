@@ -39,7 +39,16 @@ export function policyTasks(tasks: readonly Task[], services: readonly Service[]
 
 /** True when every label of `want` is on `labels`. */
 export function labelsMatch(labels: Record<string, string>, want: Record<string, string>): boolean {
-  return Object.entries(want).every(([k, v]) => labels[k] === v);
+  return matcher(want)(labels);
+}
+
+/** A test of `labels` against `want`, with want's entries read once (it runs per task per policy). */
+function matcher(want: Record<string, string>): (labels: Record<string, string>) => boolean {
+  const entries = Object.entries(want);
+  return (labels) => {
+    for (const [k, v] of entries) if (labels[k] !== v) return false;
+    return true;
+  };
 }
 
 /** True when the policy applies to the task: same namespace, its service listed (if any), its labels (if any). */
@@ -63,9 +72,9 @@ export function peerMatch(ns: string, peer: NetworkPolicyPeer): PeerMatch {
     return { kind: 'tasks', match: (t) => t.namespace === inNs && t.service === svc, text: `service ${svc}${where}` };
   }
   if (peer.labels !== undefined) {
-    const want = peer.labels;
-    const shown = Object.entries(want).map(([k, v]) => `${k}=${v}`).join(',');
-    return { kind: 'tasks', match: (t) => t.namespace === inNs && labelsMatch(t.labels, want), text: `labels ${shown}${where}` };
+    const test = matcher(peer.labels);
+    const shown = Object.entries(peer.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    return { kind: 'tasks', match: (t) => t.namespace === inNs && test(t.labels), text: `labels ${shown}${where}` };
   }
   return { kind: 'tasks', match: (t) => t.namespace === inNs, text: `namespace ${inNs}` };
 }
