@@ -19,6 +19,7 @@
  *   Traffic from the node to its own tasks (probes) never passes forward: it stays allowed.
  */
 import type { NetworkPolicy, NetworkPolicyRule } from '../../api/kinds.js';
+import { chain } from '../lb/ruleset.js';
 import { setElements } from './addresses.js';
 import { peerMatch, selects, type PolicyTask } from './select.js';
 
@@ -60,10 +61,6 @@ function set(name: string, elements: string[], interval: boolean): string[] {
     ...(elements.length > 0 ? [`    elements = { ${elements.join(', ')} }`] : []),
     '  }',
   ];
-}
-
-function chain(name: string, lines: string[]): string[] {
-  return [`  chain ${name} {`, ...lines.map((l) => `    ${l}`), '  }'];
 }
 
 /** The tasks, and their addresses by `namespace/service` (service peers are the common case). */
