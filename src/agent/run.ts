@@ -29,6 +29,7 @@ import { startMetricsReporter } from './metrics/reporter.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
+import { startNetworkPolicies } from './netpol/index.js';
 import { newProberFactory, ProbeEventRecorder, type ProberFactory } from './probes/index.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -60,6 +61,8 @@ export interface RunAgentOptions {
   runtime?: ContainerRuntime;
   /** Program service VIPs and the routing mesh with nftables in this network namespace (src/agent/lb). Default off. */
   serviceRouting?: boolean;
+  /** Enforce NetworkPolicies with nftables in this network namespace (src/agent/netpol). Default: as serviceRouting. */
+  networkPolicies?: boolean;
   /** Service CIDR (default 10.96.0.0/16), routed to the load balancer's dummy interface. */
   serviceCidr?: string;
   /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
@@ -127,11 +130,14 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
     }));
     stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
-    if (opts.serviceRouting === true) {
-      stack.add(await startServiceRouting({
+    const routing = opts.serviceRouting === true
+      ? stack.add(await startServiceRouting({
         store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,
         ingressHttpPort: opts.ingressHttpPort, ingressHttpsPort: opts.ingressHttpsPort,
-      }));
+      }))
+      : undefined;
+    if (opts.networkPolicies ?? opts.serviceRouting === true) {
+      stack.add(await startNetworkPolicies({ store: client, log, ...(routing !== undefined ? { cluster: routing.directory } : {}) }));
     }
     log(`flotilla agent ${nodeName} ready (server ${opts.server})`);
     return { nodeName, client, runtime, agentPort: endpoint.address.port, credentials: () => creds, stop: () => stack.stop() };

@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { removeLoadBalancer } from '../../src/agent/lb/index.js';
+import { applyNftRuleset, commandRunner } from '../../src/agent/lb/nft.js';
+import { renderNetpolRemoval } from '../../src/agent/netpol/compute.js';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -192,6 +194,7 @@ export class UpCluster {
     }
     await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
     await removeLoadBalancer({}).catch(() => undefined); // the service VIP table and route `up` wrote here
+    await applyNftRuleset(commandRunner(), renderNetpolRemoval()).catch(() => undefined); // the network policy table, if `up` was killed
     writeFileSync('/proc/sys/net/ipv4/ip_forward', this.ipForward);
     await rm(this.dataDir, { recursive: true, force: true });
   }

@@ -53,6 +53,16 @@ export class ServiceDirectory implements Disposable {
     return this.cached;
   }
 
+  /** Every Service in the cache (network policies read their labels). */
+  serviceList(): Service[] {
+    return this.services.list();
+  }
+
+  /** Every Task of the cluster in the cache (network policies need the addresses of all of them). */
+  taskList(): Task[] {
+    return this.tasks.list();
+  }
+
   /** Calls `fn` (synchronously, must only schedule work) after every change; returns its remover. */
   onChange(fn: () => void): () => void {
     this.listeners.add(fn);

@@ -77,7 +77,8 @@ function elements(items: string[]): string[] {
   return items.length === 0 ? [] : [`    elements = { ${items.join(',\n      ')} }`];
 }
 
-function chain(name: string, lines: string[]): string[] {
+/** One nft chain block of a table, its lines indented (shared with the network policies' rule set). */
+export function chain(name: string, lines: string[]): string[] {
   return [`  chain ${name} {`, ...lines.map((l) => `    ${l}`), '  }'];
 }
 

@@ -16,6 +16,7 @@ import { ingressSpecSchema } from './ingress.js';
 import { distance, expectedErrorMap, located, renderValue, toIssues, type Where } from './issues.js';
 import { completeMetadata, metadataSchema } from './metadata.js';
 import { leaseSpecSchema } from './lease.js';
+import { networkPolicySpecSchema } from './netpol.js';
 import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
@@ -28,6 +29,7 @@ export { specEqual } from './equal.js';
 export { isImageReference, serviceSpecSchema } from './service.js';
 export { nodeSpecSchema, nodeStatusSchema } from './node.js';
 export { leaseSpecSchema } from './lease.js';
+export { networkPolicySpecSchema, isIpv4Cidr } from './netpol.js';
 export { volumeSpecSchema, volumeStatusSchema, VOLUME_DRIVERS } from './volume.js';
 export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
@@ -57,7 +59,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Config: configSpecSchema,
   Event: eventSpecSchema,
   Volume: volumeSpecSchema,
-  NetworkPolicy: notSupportedYet('NetworkPolicy'),
+  NetworkPolicy: networkPolicySpecSchema,
   Role: roleSpecSchema,
   Grant: grantSpecSchema,
   User: userSpecSchema,

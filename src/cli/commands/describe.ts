@@ -9,6 +9,8 @@ import { objectKey, parseKind } from '../args.js';
 import type { CliClient, CliContext } from '../context.js';
 import { describeObject, type Related } from '../format/describe.js';
 import { notFound } from './get.js';
+import type { Service, Task } from '../../api/kinds.js';
+import { policyTasks } from '../../agent/netpol/select.js';
 
 /** Registers `describe`. */
 export function registerDescribe(program: Command, ctx: CliContext): void {
@@ -35,6 +37,10 @@ export async function relatedTo(client: CliClient, obj: ApiObject): Promise<Rela
   const involved = keyString(key);
   const nsOpt = key.namespace !== '' ? { namespace: key.namespace } : {};
   const events = (await client.list('Event', nsOpt)).items.filter((e) => (e.spec as { involved?: string } | undefined)?.involved === involved);
+  if (obj.kind === 'NetworkPolicy') {
+    const [tasks, services] = await Promise.all([client.list('Task', {}), client.list('Service', {})]);
+    return { events, policyTasks: policyTasks(tasks.items as Task[], services.items as Service[]) };
+  }
   if (obj.kind !== 'Service') return { events };
   const tasks = (await client.list('Task', nsOpt)).items.filter((t) => (t.spec as { service?: string } | undefined)?.service === key.name);
   return { tasks, events };

@@ -44,6 +44,8 @@ export interface AgentOptions {
   address?: string;
   /** Service VIPs and routing mesh with nftables (default on; `--no-service-proxy`). */
   serviceRouting?: boolean;
+  /** Enforce NetworkPolicies with nftables (default on with the service proxy; `--no-network-policies`). */
+  networkPolicies?: boolean;
   serviceCidr?: string;
   /** Ingress proxy ports (none: no ingress). */
   ingressHttpPort?: number;
@@ -87,6 +89,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}),
     serviceRouting: opts.serviceRouting ?? true,
+    ...(opts.networkPolicies === false ? { networkPolicies: false } : {}),
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
     ...(opts.ingressHttpPort !== undefined ? { ingressHttpPort: opts.ingressHttpPort } : {}),
     ...(opts.ingressHttpsPort !== undefined ? { ingressHttpsPort: opts.ingressHttpsPort } : {}),
@@ -165,13 +168,14 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--bridge <name>', 'bridge of the tasks on this node', 'flotilla0')
     .option('--address <ip>', 'address the server and other nodes reach this agent at')
     .option('--no-service-proxy', 'do not program service VIPs and published ports (nftables) on this node')
+    .option('--no-network-policies', 'do not enforce NetworkPolicies (nftables) on this node')
     .option('--service-cidr <cidr>', 'range of the service virtual IPs (as the server has it)', '10.96.0.0/16')
     .option('--ingress-http <port>', 'serve the HTTP ingress (Ingress objects) on this port', nonNegativeInt)
     .option('--ingress-https <port>', 'serve the HTTPS ingress (certificates from Secrets, by SNI) on this port', nonNegativeInt)
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
     .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number } & ServiceRoutingFlags) =>
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; networkPolicies: boolean } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -183,7 +187,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
           ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
           ...(opts.address !== undefined ? { address: opts.address } : {}),
-          serviceRouting: opts.serviceProxy, serviceCidr: opts.serviceCidr,
+          serviceRouting: opts.serviceProxy, serviceCidr: opts.serviceCidr, networkPolicies: opts.networkPolicies,
           ...(opts.ingressHttp !== undefined ? { ingressHttpPort: opts.ingressHttp } : {}),
           ...(opts.ingressHttps !== undefined ? { ingressHttpsPort: opts.ingressHttps } : {}),
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),

@@ -9,6 +9,9 @@ import type { ApiObject } from '../../api/object.js';
 import type { NodeSpec, NodeStatus, Probe, ProbeResult, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
 import { columnsFor, formatPorts, formatReplicas, sortForTable, volumeState } from './columns.js';
 import { formatAge, formatLabels, orDash, renderTable } from './table.js';
+import type { NetworkPolicy } from '../../api/kinds.js';
+import type { PolicyTask } from '../../agent/netpol/select.js';
+import { policySections } from './netpol.js';
 
 /** Objects shown with the described one. */
 export interface Related {
@@ -16,6 +19,8 @@ export interface Related {
   tasks?: ApiObject[];
   /** Events whose spec.involved is this object. */
   events: ApiObject[];
+  /** For a NetworkPolicy: every live task of the cluster (what it selects and allows now). */
+  policyTasks?: PolicyTask[];
 }
 
 type Loose<T> = { [K in keyof T]?: T[K] };
@@ -30,6 +35,7 @@ export function describeObject(obj: ApiObject, related: Related, now: Date): str
     out.push(`${title}:`);
     out.push(...(lines.length > 0 ? lines : ['  <none>']));
   }
+  for (const [title, lines] of related.policyTasks !== undefined ? policySections(obj as NetworkPolicy, related.policyTasks) : []) out.push(`${title}:`, ...lines);
   if (related.tasks !== undefined) {
     out.push('Tasks:');
     out.push(...indentTable(related.tasks, 'Task', now));
