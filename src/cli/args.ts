@@ -3,16 +3,18 @@
  * K=V pairs. Each failure is a UsageError that says what was expected and what was found.
  */
 import { InvalidArgumentError } from 'commander';
-import { kindNames, resolveKind } from '../api/kind-names.js';
-import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type Kind, type ObjectKey } from '../api/object.js';
+import { kindNames, PLURAL, resolveKind } from '../api/kind-names.js';
+import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, KINDS, type Kind, type ObjectKey } from '../api/object.js';
 import type { LabelSelector } from '../store/store.js';
 import { UsageError } from './errors.js';
+import { didYouMean } from './suggest.js';
 
 /** A KIND argument (singular, plural or short name) to its Kind; lists the kinds when unknown. */
 export function parseKind(name: string): Kind {
   const kind = resolveKind(name);
   if (kind === undefined) {
-    throw new UsageError(`unknown kind "${name}": expected one of ${kindNames().join(', ')} (singular or plural)`);
+    const hint = didYouMean(name, [...kindNames(), ...KINDS.map((k) => PLURAL[k])]);
+    throw new UsageError(`unknown kind "${name}"${hint !== '' ? ` (${hint})` : ''}: expected one of ${kindNames().join(', ')} (singular or plural)`);
   }
   return kind;
 }

@@ -8,6 +8,7 @@ import { CliContext, type CliDeps } from './context.js';
 import { errorLines, exitCodeOf } from './errors.js';
 import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
+import { COMPLETE_COMMAND, registerCompletion, runComplete } from './commands/completion.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerExec } from './commands/exec.js';
@@ -19,6 +20,9 @@ import { registerProcessCommands } from './commands/process.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
+import { registerExplain } from './commands/explain.js';
+import { registerVersion } from './commands/version.js';
+import { decorateCommands } from './help/decorate.js';
 
 /** The whole command tree, bound to one context. */
 export function buildProgram(ctx: CliContext): Command {
@@ -48,6 +52,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);
+  registerCompletion(program, ctx);
+  registerExplain(program, ctx);
+  registerVersion(program, ctx);
+  decorateCommands(program);
   return program;
 }
 
@@ -56,6 +64,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const ctx = new CliContext(deps);
   const program = buildProgram(ctx);
   try {
+    if (argv[0] === COMPLETE_COMMAND) return await runComplete(program, ctx, argv.slice(1));
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
