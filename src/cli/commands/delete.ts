@@ -10,6 +10,7 @@ import { keyOf, type Kind, type ObjectKey } from '../../api/object.js';
 import { displayName, objectKey, parseKind } from '../args.js';
 import type { CliContext } from '../context.js';
 import { MultiError, UsageError } from '../errors.js';
+import { sortForTable } from '../format/columns.js';
 import { readManifests } from '../manifests.js';
 import { listMatching, listScope, notFound, whereText } from './get.js';
 
@@ -59,7 +60,7 @@ async function keysBySelector(ctx: CliContext, kind: Kind, opts: DeleteOptions):
   const scope = listScope(kind, opts);
   const { items } = await listMatching(ctx, kind, scope);
   if (items.length === 0) ctx.io.err(`No ${PLURAL[kind]} match -l ${opts.selector ?? ''}${whereText(scope)}: nothing deleted.\n`);
-  return items.map((o) => keyOf(o));
+  return sortForTable(kind, items).map((o) => keyOf(o));
 }
 
 async function deleteAll(ctx: CliContext, keys: ObjectKey[]): Promise<void> {
