@@ -22,7 +22,8 @@ export function kindFields(kind: Kind): FieldInfo {
     apiVersion: { type: 'string', required: false, enum: [API_VERSION] },
     kind: { type: 'string', required: true, enum: [kind] },
     metadata: { ...fieldOf(metadataSchema(kind)), required: true },
-    spec: fieldOf(SPEC_SCHEMAS[kind]),
+    // validateObject reads a missing spec as {}: required only when {} is not a valid spec.
+    spec: { ...fieldOf(SPEC_SCHEMAS[kind]), required: !SPEC_SCHEMAS[kind].safeParse({}).success },
     status: { ...fieldOf(statusSchemaOf(kind)), required: false },
   });
 }
