@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { describeField } from '../../src/cli/explain/field-docs.js';
 import { findField, kindFields } from '../../src/cli/commands/explain.js';
 import type { FieldInfo } from '../../src/cli/explain/schema-fields.js';
+import { KINDS } from '../../src/api/object.js';
 import { FakeClient, assertOneErrorLine, runWithFake } from './fake-client.js';
 
 function paths(prefix: string, f: FieldInfo): string[] {
@@ -26,6 +27,10 @@ void describe('explain: the schema walk', () => {
     assert.deepEqual([...(findField('Service', ['spec', 'update', 'steps']).fields?.keys() ?? [])], ['weight', 'pause'], 'both branches of the step union');
     assert.deepEqual(findField('Task', ['status', 'state']).enum?.slice(0, 3), ['new', 'pending', 'assigned']);
     assert.deepEqual([...(kindFields('Node').fields?.keys() ?? [])], ['apiVersion', 'kind', 'metadata', 'spec', 'status']);
+  });
+
+  void it('every kind has a description', () => {
+    assert.deepEqual(KINDS.filter((k) => describeField(k) === undefined), []);
   });
 
   void it('every Service, Task and Node field has a description', () => {

@@ -160,3 +160,30 @@ void describe('get --watch', () => {
     assert.deepEqual(lines.map((l) => l.type ?? `items:${l.items?.length}`), ['items:1', 'deleted']);
   });
 });
+
+void describe('get all --watch', () => {
+  void it('watches every kind of get all, each from its list revision, names as kind/name', async () => {
+    const client = new WatchingClient([...fixtures().objects.values()]);
+    const running = runWithFake(['get', 'all', '--watch'], client);
+    await until(() => client.watches.length === 7);
+    assert.deepEqual(client.watches.map((w) => w.opts.kind), ['Service', 'Task', 'Volume', 'Ingress', 'Config', 'Secret', 'NetworkPolicy']);
+    client.push({ type: 'added', object: task('web-2', 'web'), revision: 11 });
+    client.push({ type: 'deleted', object: obj('Config', 'web-conf', { data: {} }), revision: 12 });
+    process.emit('SIGINT');
+    const r = await running;
+    assert.equal(r.code, 0, r.err);
+    const tail = r.out.trimEnd().split('\n').slice(-2);
+    assert.match(tail[0] ?? '', /^task\/web-2 +web /);
+    assert.match(tail[1] ?? '', /^config\/web-conf .*\(deleted\)$/);
+  });
+
+  void it('-o yaml: the list document, then a --- document per change', async () => {
+    const client = new WatchingClient([svc('web', {})]);
+    const running = runWithFake(['get', 'svc', '-w', '-o', 'yaml'], client);
+    await until(() => client.watches.length === 1);
+    client.push({ type: 'added', object: svc('api', {}), revision: 11 });
+    process.emit('SIGINT');
+    const r = await running;
+    assert.match(r.out, /^items:\n {2}- kind: Service\n[\s\S]*\n---\ntype: added\nobject:\n {2}kind: Service\n {2}metadata:\n {4}name: api\n/);
+  });
+});
