@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runServer, type RunningServer } from '../../src/server/run.js';
 import type { ApiObject } from '../../src/api/object.js';
+import { waitFor } from '../server/helpers.js';
 import { cli, startCli } from './cli-process.js';
 
 const manifests = `kind: Service
@@ -29,14 +30,6 @@ metadata: {name: web-conf}
 spec: {data: {a: aGVsbG8=}}
 `;
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 void describe('CLI ergonomics against a real server', { timeout: 300_000 }, () => {
   let dir: string;
   let server: RunningServer | undefined;
@@ -49,7 +42,7 @@ void describe('CLI ergonomics against a real server', { timeout: 300_000 }, () =
     await writeFile(join(dir, 'all.yaml'), manifests);
     const r = await cli(['apply', '-f', join(dir, 'all.yaml')], env);
     assert.equal(r.code, 0, r.err);
-    await eventually('3 tasks created', async () => (await server!.store.list('Task')).items.length === 3);
+    await waitFor('3 tasks created', async () => (await server!.store.list('Task')).items.length === 3, 60_000);
   });
 
   after(async () => {

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { parseLabelSelectorText } from '../../src/cli/selector.js';
 import type { Watch, WatchEvent, WatchHandlers, WatchOptions } from '../../src/store/store.js';
 import type { ApiObject } from '../../src/api/object.js';
+import { waitFor } from '../server/helpers.js';
 import { FakeClient, obj, runWithFake, assertOneErrorLine } from './fake-client.js';
 
 const svc = (name: string, labels: Record<string, string>, namespace = 'default'): ApiObject =>
@@ -117,10 +118,7 @@ class WatchingClient extends FakeClient {
   }
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond(), 'condition not reached');
-}
+const until = (cond: () => boolean): Promise<void> => waitFor('the watch started', cond);
 
 void describe('get --watch', () => {
   void it('prints the table, then an aligned row per change; stops on SIGINT with exit 0', async () => {
