@@ -11,7 +11,7 @@ import { namespaceFor, objectKey, parseKind } from '../args.js';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { OUTPUT_FORMATS, renderList, renderOne, type OutputFormat } from '../format/output.js';
-import { parseLabelSelectorText, type Selector } from '../selector.js';
+import { parseSelector, SelectorSyntaxError, type Selector } from '../../api/label-selector.js';
 import { getAll } from './get-all.js';
 import { watchChanges } from './get-watch.js';
 
@@ -88,8 +88,18 @@ export function listScope(kind: Kind, opts: { namespace?: string; allNamespaces?
   const all = opts.allNamespaces === true || CLUSTER_SCOPED.has(kind);
   return {
     namespace: all ? undefined : namespaceFor(kind, opts.namespace),
-    selector: opts.selector !== undefined ? parseLabelSelectorText(opts.selector) : undefined,
+    selector: opts.selector !== undefined ? selectorArg(opts.selector) : undefined,
   };
+}
+
+/** `-l TEXT` parsed; a syntax error is a usage error naming the flag. */
+function selectorArg(text: string): Selector {
+  try {
+    return parseSelector(text);
+  } catch (err) {
+    if (err instanceof SelectorSyntaxError) throw new UsageError(`-l ${text}: ${err.message}`);
+    throw err;
+  }
 }
 
 /**

@@ -1,11 +1,18 @@
 /**
- * Label selectors of `get -l` and `delete -l`, as kubectl writes them: `app=web` (also `==`),
- * `tier!=front`, `app` (the label exists), `!app` (it does not), joined by commas, all must
- * hold. The API server filters equality itself (`?labelSelector=`); the other terms are
- * applied by the CLI to what the server returned, so the user sees one syntax either way.
+ * Label selectors as kubectl writes them: `app=web` (also `==`), `tier!=front`, `app` (the
+ * label exists), `!app` (it does not), joined by commas, all must hold. One parser for the CLI
+ * (`get -l`, `delete -l`) and the API (`?labelSelector=`): the Store filters the equality
+ * terms, the caller the others (`matches`), so every backend keeps its equality-only list.
  */
 import type { LabelSelector } from '../store/store.js';
-import { UsageError } from './errors.js';
+
+/** A selector that does not parse; the message says which term and what was expected. */
+export class SelectorSyntaxError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SelectorSyntaxError';
+  }
+}
 
 /** One term of a selector. */
 export type SelectorTerm =
@@ -14,10 +21,10 @@ export type SelectorTerm =
   | { op: 'exists'; key: string }
   | { op: 'absent'; key: string };
 
-/** A parsed selector: the part the server filters, and a matcher for all terms. */
+/** A parsed selector: the part the Store filters, and a matcher for all terms. */
 export interface Selector {
   terms: SelectorTerm[];
-  /** The equality terms, sent to the server. */
+  /** The equality terms, for ListOptions.labelSelector. */
   equality: LabelSelector;
   /** True when every term holds for these labels. */
   matches(labels: Record<string, string> | undefined): boolean;
@@ -32,13 +39,13 @@ const TERM_RES: [RegExp, (m: RegExpExecArray) => SelectorTerm][] = [
   [new RegExp(`^(${KEY})$`), (m) => ({ op: 'exists', key: m[1] as string })],
 ];
 
-function parseTerm(part: string, text: string): SelectorTerm {
+function parseTerm(part: string): SelectorTerm {
   const s = part.trim();
   for (const [re, build] of TERM_RES) {
     const m = re.exec(s);
     if (m !== null) return build(m);
   }
-  throw new UsageError(`-l ${text}: expected KEY=VALUE, KEY!=VALUE, KEY or !KEY (comma-separated), found "${part}"`);
+  throw new SelectorSyntaxError(`expected KEY=VALUE, KEY!=VALUE, KEY or !KEY (comma-separated), found "${part}"`);
 }
 
 function holds(t: SelectorTerm, labels: Record<string, string>): boolean {
@@ -50,14 +57,14 @@ function holds(t: SelectorTerm, labels: Record<string, string>): boolean {
   }
 }
 
-/** Parses `-l TEXT`; a UsageError names the term that is wrong. */
-export function parseLabelSelectorText(text: string): Selector {
-  if (text.trim() === '') throw new UsageError('-l: expected a selector like app=web, found nothing');
-  const terms = text.split(',').map((p) => parseTerm(p, text));
+/** Parses a selector; a SelectorSyntaxError names the term that is wrong. */
+export function parseSelector(text: string): Selector {
+  if (text.trim() === '') throw new SelectorSyntaxError('expected a selector like app=web, found nothing');
+  const terms = text.split(',').map(parseTerm);
   const equality: LabelSelector = {};
   for (const t of terms) {
     if (t.op !== 'eq') continue;
-    if (t.key in equality && equality[t.key] !== t.value) throw new UsageError(`-l ${text}: ${t.key} cannot equal both ${equality[t.key]} and ${t.value}`);
+    if (t.key in equality && equality[t.key] !== t.value) throw new SelectorSyntaxError(`${t.key} cannot equal both ${equality[t.key]} and ${t.value}`);
     equality[t.key] = t.value;
   }
   return {
