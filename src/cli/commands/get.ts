@@ -122,12 +122,12 @@ export function whereText(scope: ListScope): string {
 }
 
 /** Formats that print something (an empty list) even when nothing matched. */
-export function isStructured(format: OutputFormat): boolean {
+function isStructured(format: OutputFormat): boolean {
   return format === 'json' || format === 'yaml';
 }
 
 /** Table options of a get run. */
-export function tableOptions(ctx: CliContext, opts: GetOptions): { allNamespaces: boolean; now: Date } {
+function tableOptions(ctx: CliContext, opts: GetOptions): { allNamespaces: boolean; now: Date } {
   return { allNamespaces: opts.allNamespaces === true, now: ctx.now() };
 }
 
