@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { buildProgram } from '../../src/cli/program.js';
 import { CliContext } from '../../src/cli/context.js';
 import { commandsOf, oneLineUsageError, pathsWithoutExamples } from '../../src/cli/help/decorate.js';
+import { EXAMPLES } from '../../src/cli/help/examples.js';
 import { FakeClient, assertOneErrorLine, fakeDeps, obj, runWithFake } from './fake-client.js';
 
 function tree(): ReturnType<typeof buildProgram> {
@@ -27,9 +28,20 @@ class UnreachableClient extends FakeClient {
 }
 
 void describe('--help examples', () => {
-  void it('every registered command has an entry in src/cli/help/examples.ts', () => {
+  void it('every registered command has an entry in src/cli/help/examples.ts', (t) => {
+    const known = new Set(commandsOf(tree()).map((c) => c.path));
+    const unused = Object.keys(EXAMPLES).filter((p) => !known.has(p));
+    if (unused.length > 0) t.diagnostic(`examples for commands not registered (yet): ${unused.join(', ')}`);
     const missing = pathsWithoutExamples(tree());
     assert.deepEqual(missing, [], `add examples to src/cli/help/examples.ts for: ${missing.join(', ')}`);
+  });
+
+  void it('names exactly the commands that lack examples (what the lead adds at merge)', () => {
+    const program = tree();
+    program.command('fleet').command('launch');
+    program.commands.find((c) => c.name() === 'node')?.command('reboot');
+    program.command('hidden-one', { hidden: true });
+    assert.deepEqual(pathsWithoutExamples(program), ['node reboot', 'fleet', 'fleet launch']);
   });
 
   void it('the walk sees nested commands, and --help prints their examples', async () => {
