@@ -1,18 +1,19 @@
 /**
- * Parsing of argument values shared by several commands: kinds, label selectors, counts,
- * K=V pairs. Each failure is a UsageError that says what was expected and what was found.
+ * Parsing of argument values shared by several commands: kinds, counts, K=V pairs (label
+ * selectors: src/api/label-selector.ts). Each failure is a UsageError that says what was expected and what was found.
  */
 import { InvalidArgumentError } from 'commander';
-import { kindNames, resolveKind } from '../api/kind-names.js';
-import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type Kind, type ObjectKey } from '../api/object.js';
-import type { LabelSelector } from '../store/store.js';
+import { kindNames, PLURAL, resolveKind } from '../api/kind-names.js';
+import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, KINDS, type Kind, type ObjectKey } from '../api/object.js';
 import { UsageError } from './errors.js';
+import { didYouMean } from './suggest.js';
 
 /** A KIND argument (singular, plural or short name) to its Kind; lists the kinds when unknown. */
 export function parseKind(name: string): Kind {
   const kind = resolveKind(name);
   if (kind === undefined) {
-    throw new UsageError(`unknown kind "${name}": expected one of ${kindNames().join(', ')} (singular or plural)`);
+    const hint = didYouMean(name, [...kindNames(), ...KINDS.map((k) => PLURAL[k])]);
+    throw new UsageError(`unknown kind "${name}"${hint !== '' ? ` (${hint})` : ''}: expected one of ${kindNames().join(', ')} (singular or plural)`);
   }
   return kind;
 }
@@ -31,17 +32,6 @@ export function objectKey(kind: Kind, name: string, namespace: string | undefine
 /** `service/web`: how the CLI names an object in its output. */
 export function displayName(o: { kind: Kind; name: string }): string {
   return `${o.kind.toLowerCase()}/${o.name}`;
-}
-
-/** `app=web,tier=front` to a selector. Only equality is supported, as the Store does. */
-export function parseSelector(text: string): LabelSelector {
-  const sel: LabelSelector = {};
-  for (const part of text.split(',')) {
-    const m = /^\s*([^=!\s]+)\s*==?\s*([^=\s]*)\s*$/.exec(part);
-    if (m === null) throw new UsageError(`-l ${text}: expected KEY=VALUE[,KEY=VALUE...], found "${part}"`);
-    sel[m[1] as string] = m[2] as string;
-  }
-  return sel;
 }
 
 /** `K=V` pairs (e.g. repeated --label) to a map. */

@@ -8,6 +8,7 @@ import { CliContext, type CliDeps } from './context.js';
 import { errorLines, exitCodeOf } from './errors.js';
 import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
+import { COMPLETE_COMMAND, registerCompletion, runComplete } from './commands/completion.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerEvents } from './commands/events.js';
@@ -21,6 +22,9 @@ import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
 import { registerTop } from './commands/top.js';
+import { registerExplain } from './commands/explain.js';
+import { registerVersion } from './commands/version.js';
+import { decorateCommands } from './help/decorate.js';
 
 /** The whole command tree, bound to one context. */
 export function buildProgram(ctx: CliContext): Command {
@@ -52,6 +56,10 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);
+  registerCompletion(program, ctx);
+  registerExplain(program, ctx);
+  registerVersion(program, ctx);
+  decorateCommands(program);
   return program;
 }
 
@@ -60,6 +68,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const ctx = new CliContext(deps);
   const program = buildProgram(ctx);
   try {
+    if (argv[0] === COMPLETE_COMMAND) return await runComplete(program, ctx, argv.slice(1));
     await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {

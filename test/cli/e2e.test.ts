@@ -8,40 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runServer, type RunningServer } from '../../src/server/run.js';
 import type { ApiObject } from '../../src/api/object.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const CLI_TIMEOUT_MS = 30_000;
-
-interface Result {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs the CLI once; kills it (by PID) if it outlives the timeout. */
-function cli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Result> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, env: { ...process.env, ...env, FLOTILLA_DEBUG: '' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`flotilla ${args.join(' ')}: no exit within ${CLI_TIMEOUT_MS} ms\n${out}\n${err}`));
-    }, CLI_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, out, err });
-    });
-    child.stdin.end(stdin);
-  });
-}
+import { cli, ROOT } from './cli-process.js';
 
 const webYaml = (replicas: number): string => `kind: Service
 metadata:

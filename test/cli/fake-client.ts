@@ -123,3 +123,18 @@ export function fakeDeps(client: FakeClient, stdin = '', env: NodeJS.ProcessEnv 
   };
   return { deps, captured, configPaths };
 }
+
+/** Runs the CLI once in-process against `client`; returns exit status and output. */
+export async function runWithFake(argv: string[], client: FakeClient, opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Captured & { client: FakeClient }> {
+  const { deps, captured } = fakeDeps(client, opts.stdin, opts.env);
+  const { runCli } = await import('../../src/cli/program.js');
+  const code = await runCli(argv, deps);
+  return { code, ...captured, client };
+}
+
+/** Asserts exactly one stderr line, matching re. */
+export function assertOneErrorLine(err: string, re: RegExp): void {
+  const lines = err.trimEnd().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one stderr line, got:\n${err}`);
+  if (!re.test(lines[0] ?? '')) throw new Error(`stderr ${JSON.stringify(lines[0])} does not match ${re}`);
+}

@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadRequestError } from '../../api/errors.js';
 import { CLUSTER_SCOPED, DEFAULT_NAMESPACE, type ApiObject, type Kind, type ObjectKey } from '../../api/object.js';
-import type { LabelSelector, Store } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
+import { parseSelector, SelectorSyntaxError, type Selector } from '../../api/label-selector.js';
 import type { Access, Authorizer, Identity, Verb } from '../auth/identity.js';
 import type { AdmissionHook, AdmissionRequest, ObjectCodec } from '../hooks.js';
 import type { RotationResult } from '../secrets/keys.js';
@@ -64,16 +65,15 @@ export function revisionParam(url: URL, name = 'revision'): number | undefined {
   return n;
 }
 
-/** Parses `app=web,tier=x` (also `app==web`). */
-export function parseLabelSelector(s: string | null): LabelSelector | undefined {
+/** Parses `app=web,tier!=x,canary,!legacy` (also `app==web`): see src/api/label-selector.ts. */
+export function parseLabelSelector(s: string | null): Selector | undefined {
   if (s === null || s.trim() === '') return undefined;
-  const sel: LabelSelector = {};
-  for (const part of s.split(',')) {
-    const m = /^\s*([A-Za-z0-9._/-]+)\s*==?\s*([A-Za-z0-9._-]*)\s*$/.exec(part);
-    if (m === null) throw new BadRequestError(`labelSelector: expected KEY=VALUE[,KEY=VALUE...], found ${JSON.stringify(part)}`);
-    sel[m[1] as string] = m[2] as string;
+  try {
+    return parseSelector(s);
+  } catch (err) {
+    if (err instanceof SelectorSyntaxError) throw new BadRequestError(`labelSelector: ${err.message}`);
+    throw err;
   }
-  return sel;
 }
 
 /** `?revision=N` as an expected revision: undefined when absent or 0 (unconditional). */

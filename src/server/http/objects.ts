@@ -31,8 +31,11 @@ export async function listObjects(ctx: ApiContext, r: ApiRequest): Promise<void>
   const ns = r.url.searchParams.get('namespace');
   const namespace = ns === null || ns === '' ? undefined : namespaceOf(r.kind, r.url);
   await ctx.authorizer.authorize(r.identity, { verb: 'list', kind: r.kind, namespace });
-  const out = await ctx.store.list(r.kind, { namespace, labelSelector: parseLabelSelector(r.url.searchParams.get('labelSelector')) });
-  sendJson(r.res, 200, { items: await decodeAll(ctx, visibleTo(ctx, r.identity, 'list', out.items)), revision: out.revision });
+  const sel = parseLabelSelector(r.url.searchParams.get('labelSelector'));
+  const out = await ctx.store.list(r.kind, { namespace, labelSelector: sel?.equality });
+  // The Store filters equality; `!=`, `key` and `!key` are applied here.
+  const items = sel === undefined ? out.items : out.items.filter((o) => sel.matches(o.metadata.labels));
+  sendJson(r.res, 200, { items: await decodeAll(ctx, visibleTo(ctx, r.identity, 'list', items)), revision: out.revision });
 }
 
 /** GET /api/v1/{plural}/{name}?namespace= */
