@@ -26,6 +26,7 @@ import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
 import { VolumeHook } from './volumes/hook.js';
 import { startMetricsReporter } from './metrics/reporter.js';
+import { startTracing, type Tracing } from '../tracing/index.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
 import { startServiceRouting } from './lb/index.js';
@@ -51,6 +52,8 @@ export interface RunAgentOptions {
   heartbeatMs?: number;
   /** Resource sampling interval (default 10 s; src/agent/metrics). */
   metricsIntervalMs?: number;
+  /** OTLP/HTTP collector for the ingress's spans (`--otlp-endpoint`); none: no tracing. */
+  otlpEndpoint?: string;
   /** Subnet of this node's tasks (default: the one the server assigns from its cluster CIDR; the agent waits for it). */
   subnet?: string;
   /** Bridge of this node's tasks (default flotilla0). */

@@ -27,6 +27,8 @@ export interface RunUpOptions {
   metricsIntervalMs?: number;
   /** How often the autoscaler decides (default 10 s). */
   autoscaleIntervalMs?: number;
+  /** OTLP/HTTP collector for the spans of the server and the agent's ingress. */
+  otlpEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -42,12 +44,12 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const stack = new DisposableStack();
   let announced = false;
   try {
-    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, autoscaleIntervalMs: opts.autoscaleIntervalMs, log: () => undefined }));
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, autoscaleIntervalMs: opts.autoscaleIntervalMs, otlpEndpoint: opts.otlpEndpoint, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({
       server: server.url, token, dataDir: path.join(opts.dataDir, 'agent'),
-      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true, metricsIntervalMs: opts.metricsIntervalMs,
+      name: opts.nodeName ?? os.hostname().toLowerCase(), labels: opts.labels, hooks: opts.hooks, subnet: opts.subnet, bridge: opts.bridge, serviceRouting: true, metricsIntervalMs: opts.metricsIntervalMs, otlpEndpoint: opts.otlpEndpoint,
       // Until `up` printed its ready line, no other line may say ready (scripts wait for the first one).
       log: (l) => { if (announced || !/ready/.test(l)) log(l); },
     }));

@@ -17,6 +17,7 @@ import { createRolloutController } from './rollout/controller.js';
 import { createSecretRollController } from './secrets/controller.js';
 import { createServiceController, createTaskReaper } from './service/controller.js';
 import type { TaskIdentitySource } from './service/tasks.js';
+import type { Tracer } from '../tracing/index.js';
 
 export type { Clock } from './framework/clock.js';
 
@@ -38,6 +39,8 @@ export interface ControllerOptions {
   serviceCidr?: string;
   /** Range node task subnets are cut from (default 10.88.0.0/16, a /24 per node). */
   clusterCidr?: string;
+  /** Spans of the scheduler's placements (src/tracing). */
+  tracer?: Tracer;
 }
 
 /** The running controllers. */
@@ -58,7 +61,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
     createServiceController(deps),
     createRolloutController(deps),
     createTaskReaper(deps),
-    createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs }),
+    createSchedulerController({ ...deps, scheduler: opts.scheduler, eventRefreshMs: opts.eventRefreshMs, tracer: opts.tracer }),
     createNodeController({ ...deps, gracePeriodMs: opts.nodeGracePeriodMs, moveTimeoutMs: opts.moveTimeoutMs }),
     ...endpoints.controllers,
     createNodeSubnetController({ ...deps, clusterCidr: opts.clusterCidr }),

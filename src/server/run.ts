@@ -37,6 +37,7 @@ import { EventCorrelator } from './events/correlator.js';
 import { MetricsSeries } from './metrics/series.js';
 import { addClusterGauges, createServerRegistry } from './metrics/prometheus.js';
 import { createInstruments } from './metrics/instrument.js';
+import { startTracing, type Tracer, type Tracing } from '../tracing/index.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
@@ -84,6 +85,8 @@ export interface RunServerOptions {
   eventTtlMs?: number;
   /** How often the autoscaler decides (`--autoscale-interval`; default 10 s). */
   autoscaleIntervalMs?: number;
+  /** OTLP/HTTP collector for spans (`--otlp-endpoint`, e.g. http://127.0.0.1:4318); none: no tracing. */
+  otlpEndpoint?: string;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -100,6 +103,8 @@ export interface LoopEnv {
   metrics?: MetricsSeries;
   /** RunServerOptions.autoscaleIntervalMs. */
   autoscaleIntervalMs?: number;
+  /** Spans of the scheduler (RunServerOptions.otlpEndpoint). */
+  tracer?: Tracer;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -111,7 +116,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, tracer: env.tracer, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
   (env) => startEventExpiry(env.store, { ttlMs: env.eventTtlMs, log: (m) => console.error(m) }),
   (env) => startAutoscaler(env.store, env.metrics ?? new MetricsSeries(), { intervalMs: env.autoscaleIntervalMs, log: (m) => console.error(m) }),
 ];
@@ -168,7 +173,8 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
     const metrics = new MetricsSeries();
     addClusterGauges(registry, { store, series: metrics });
-    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs };
+    const tracing = opts.otlpEndpoint !== undefined ? stack.add(startTracing({ endpoint: opts.otlpEndpoint, serviceName: 'flotilla-server' }) as Tracing) : undefined;
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
@@ -192,7 +198,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, tracer: tracing?.tracer, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);

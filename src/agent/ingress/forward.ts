@@ -54,9 +54,9 @@ export interface ForwardTarget {
 }
 
 /** Proxies `req` to the target; resolves when the exchange is over (either way). */
-export function forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget, proto: 'http' | 'https', agent: http.Agent, timeoutMs: number): Promise<void> {
+export function forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget, proto: 'http' | 'https', agent: http.Agent, timeoutMs: number, extraHeaders: http.OutgoingHttpHeaders = {}): Promise<void> {
   return new Promise((resolve) => {
-    const preq = http.request({ host: target.ip, port: target.port, method: req.method, path: req.url, headers: forwardedHeaders(req, proto), agent });
+    const preq = http.request({ host: target.ip, port: target.port, method: req.method, path: req.url, headers: { ...forwardedHeaders(req, proto), ...extraHeaders }, agent });
     preq.setTimeout(timeoutMs, () => {
       sendError(res, 504, `504 gateway timeout: ${target.label} at ${target.ip}:${target.port} did not answer within ${timeoutMs} ms`);
       preq.destroy();

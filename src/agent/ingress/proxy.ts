@@ -22,6 +22,7 @@ import type { Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
 import type { EndpointsSource } from '../lb/balancer.js';
 import { forward, sendError, type ForwardTarget } from './forward.js';
+import { contextFromHeaders, injectSpan, SpanKind, SpanStatusCode, type Span, type Tracer } from '../../tracing/index.js';
 import { buildRouteTable, GroupPicker, matchRoute, WeightedPicker, type IngressSource, type Route, type RouteBackend, type RouteTable } from './routes.js';
 import { buildTlsContexts, contextFor, type TlsContexts } from './tls.js';
 import { TlsSecretCache } from './tls-secrets.js';
@@ -40,6 +41,8 @@ export interface IngressProxyOptions {
   httpsPort?: number;
   /** Bound on waiting for a backend's answer. Default 60 s. */
   backendTimeoutMs?: number;
+  /** A SERVER span per request, passed on to the backend as its traceparent (src/tracing). */
+  tracer?: Tracer;
   log?: (msg: string) => void;
 }
 
@@ -164,6 +167,7 @@ export class IngressProxy implements Disposable {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse, proto: 'http' | 'https'): void {
     const path = (req.url ?? '/').split('?')[0] as string;
+    const span = this.opts.tracer !== undefined ? ingressSpan(this.opts.tracer, req, res, path) : undefined;
     const route = matchRoute(this.table, req.headers.host, path);
     if (route === undefined) {
       sendError(res, 404, `404 not found: no ingress rule for host ${JSON.stringify(req.headers.host ?? '')} and path ${path}`);
@@ -180,6 +184,25 @@ export class IngressProxy implements Disposable {
       return;
     }
     const target = this.target(route, chosen, resolved.get(chosen) as { svc: ServiceEndpoints; targetPort: number });
-    void forward(req, res, target, proto, this.agent, this.opts.backendTimeoutMs ?? 60_000);
+    const trace: http.OutgoingHttpHeaders = {};
+    if (span !== undefined) {
+      span.setAttributes({ 'flotilla.backend': target.label, 'server.address': target.ip, 'server.port': target.port });
+      injectSpan(span, trace);
+    }
+    void forward(req, res, target, proto, this.agent, this.opts.backendTimeoutMs ?? 60_000, trace);
   }
+}
+
+/** The request's span (child of its traceparent), ended with the response and its status. */
+function ingressSpan(tracer: Tracer, req: http.IncomingMessage, res: http.ServerResponse, path: string): Span {
+  const span = tracer.startSpan(`ingress ${req.method ?? 'GET'}`, {
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': path, 'http.host': req.headers.host ?? '' },
+  }, contextFromHeaders(req.headers));
+  res.once('close', () => {
+    span.setAttribute('http.response.status_code', res.statusCode);
+    if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
+  });
+  return span;
 }

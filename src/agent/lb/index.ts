@@ -6,6 +6,7 @@
  */
 import { DisposableStack, type Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
+import type { Tracer } from '../../tracing/index.js';
 import { IngressProxy } from '../ingress/proxy.js';
 import { ServiceLoadBalancer } from './balancer.js';
 import { ServiceDirectory } from './directory.js';
@@ -29,6 +30,8 @@ export interface ServiceRoutingOptions {
   ingressHttpsPort?: number;
   /** Ingress bind address (default 0.0.0.0). */
   ingressHost?: string;
+  /** Spans of ingress requests (src/tracing). */
+  tracer?: Tracer;
   /** Prefix for nft/ip (a node namespace the agent is not in). */
   execPrefix?: string[];
   log: (line: string) => void;
@@ -60,6 +63,7 @@ export async function startServiceRouting(o: ServiceRoutingOptions): Promise<Ser
       ingress = stack.add(new IngressProxy({
         source: directory, store: o.store, log: o.log,
         ...(o.ingressHost !== undefined ? { host: o.ingressHost } : {}),
+        ...(o.tracer !== undefined ? { tracer: o.tracer } : {}),
         ...(o.ingressHttpPort !== undefined ? { httpPort: o.ingressHttpPort } : {}),
         ...(o.ingressHttpsPort !== undefined ? { httpsPort: o.ingressHttpsPort } : {}),
       }));

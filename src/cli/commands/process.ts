@@ -27,6 +27,8 @@ export interface UpOptions {
   metricsInterval?: number;
   /** Autoscaler decision interval in ms (default 10 s). */
   autoscaleInterval?: number;
+  /** OTLP/HTTP collector for spans. */
+  otlpEndpoint?: string;
 }
 
 /** Options of `flotilla agent`. */
@@ -56,6 +58,8 @@ export interface AgentOptions {
   startDelayMs?: number;
   /** Resource sampling interval in ms (default 10 s). */
   metricsInterval?: number;
+  /** OTLP/HTTP collector for the ingress's spans. */
+  otlpEndpoint?: string;
 }
 
 /** Options of `flotilla token create`. */
@@ -70,7 +74,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}), ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -88,6 +92,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}),
+    ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
     serviceRouting: opts.serviceRouting ?? true,
     ...(opts.networkPolicies === false ? { networkPolicies: false } : {}),
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
@@ -153,6 +158,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
     .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
     .option('--autoscale-interval <duration>', 'how often the autoscaler decides the size of autoscaled services (default 10s)', parseDuration)
+    .option('--otlp-endpoint <url>', 'send spans (API, scheduling, ingress) with OTLP over HTTP to this collector, e.g. http://127.0.0.1:4318')
     .action((opts: UpOptions) => upCommand(opts, ctx));
 
   program
@@ -175,7 +181,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
     .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; networkPolicies: boolean } & ServiceRoutingFlags) =>
+    .option('--otlp-endpoint <url>', 'send the ingress\'s spans with OTLP over HTTP to this collector')
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; otlpEndpoint?: string; networkPolicies: boolean } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -193,6 +200,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
           ...(opts.metricsInterval !== undefined ? { metricsInterval: opts.metricsInterval } : {}),
+          ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
         },
         ctx,
       ),

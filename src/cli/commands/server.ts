@@ -23,6 +23,7 @@ interface ServerOptions {
   kekFile?: string;
   eventTtl?: number;
   autoscaleInterval?: number;
+  otlpEndpoint?: string;
 }
 
 /** Registers `server`. */
@@ -38,6 +39,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
     .option('--cluster-cidr <cidr>', 'range the nodes\' task subnets (a /24 each) are cut from (default 10.88.0.0/16)')
     .option('--kek-file <file>', 'key-encryption key of secrets, a 0600 file kept outside the store (default DATA_DIR/kek, created on the first start)')
     .option('--autoscale-interval <duration>', 'how often the autoscaler decides the size of autoscaled services (default 10s)', parseDuration)
+    .option('--otlp-endpoint <url>', 'send spans (API requests, scheduling) with OTLP over HTTP to this collector, e.g. http://127.0.0.1:4318')
     .option('--event-ttl <duration>', 'delete Events last seen longer ago than this (30m, 1h, 24h; default 1h)', parseDuration)
     .action(async (opts: ServerOptions) => {
       const endpoints = opts.etcdEndpoints?.split(',').map((s) => s.trim()).filter((s) => s !== '');
@@ -57,6 +59,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}),
         ...(opts.eventTtl !== undefined ? { eventTtlMs: opts.eventTtl } : {}),
         ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}),
+        ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });

@@ -13,6 +13,7 @@ import { TERMINAL_TASK_STATES, type NodeObject, type Task } from '../../api/kind
 import { keyOf, type ApiObject } from '../../api/object.js';
 import { Scheduler, taskId, type SchedulerOptions } from '../../scheduler/index.js';
 import type { Store } from '../../store/store.js';
+import { SpanStatusCode, type Tracer } from '../../tracing/index.js';
 import { Expectations, type AppliedWrites } from '../framework/apply.js';
 import type { Clock } from '../framework/clock.js';
 import { Controller } from '../framework/controller.js';
@@ -32,6 +33,8 @@ export interface SchedulerControllerDeps {
   eventRefreshMs?: number;
   /** Writes in flight at once (default 64; the SQLite store commits them in groups). */
   writeConcurrency?: number;
+  /** A "schedule task" span per placement (src/tracing; absent: none). */
+  tracer?: Tracer;
 }
 
 /** The single queue key of this loop. */
@@ -87,6 +90,29 @@ async function performWrites(writes: readonly Write[], limit: number): Promise<{
   return { applied, error: other ?? conflict };
 }
 
+/**
+ * Runs a placement write inside a "schedule task" span: from the scheduling round that chose
+ * the node to the write's end, with the task, its service, the node and how long it waited.
+ */
+async function traced<T>(tracer: Tracer | undefined, t: Task, node: string, nowMs: number, write: () => Promise<T>): Promise<T> {
+  if (tracer === undefined) return write();
+  const span = tracer.startSpan('schedule task', {
+    startTime: nowMs,
+    attributes: {
+      'flotilla.task': t.metadata.name, 'flotilla.namespace': t.metadata.namespace, 'flotilla.service': t.spec.service, 'flotilla.node': node,
+      'flotilla.pending_ms': Math.max(0, nowMs - Date.parse(t.metadata.creationTimestamp)),
+    },
+  });
+  try {
+    return await write();
+  } catch (err) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 /** Builds the scheduler loop and hooks it (and the Scheduler's indexes) to the informers. */
 export function createSchedulerController(deps: SchedulerControllerDeps): Controller {
   const inf = deps.informers;
@@ -95,7 +121,7 @@ export function createSchedulerController(deps: SchedulerControllerDeps): Contro
   const exp = new Expectations({ Task: inf.tasks, ...(inf.volumes !== undefined ? { Volume: inf.volumes } : {}) });
 
   const placementWrite = (t: Task, node: string, nowMs: number): Write => ({
-    run: () => deps.store.update(assigned(t, node, nowMs), t.metadata.revision),
+    run: () => traced(deps.tracer, t, node, nowMs, () => deps.store.update(assigned(t, node, nowMs), t.metadata.revision)),
     failed: async (err) => {
       // Keep the hold only if the task is in fact on that node (our earlier write landed).
       const cur = err instanceof ConflictError ? ((await deps.store.get(keyOf(t)).catch(() => undefined)) as Task | undefined) : undefined;

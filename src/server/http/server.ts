@@ -26,6 +26,8 @@ import { isMetricsRoute, serveMetrics } from '../metrics/routes.js';
 import type { MetricsSeries } from '../metrics/series.js';
 import type { Registry } from 'prom-client';
 import { serveScrape } from '../metrics/prometheus.js';
+import { traceRequest } from './trace-request.js';
+import type { Tracer } from '../../tracing/index.js';
 import type { ServerInstruments } from '../metrics/instrument.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
@@ -44,6 +46,8 @@ export interface ApiServerOptions {
   leadership?: () => { leader: boolean; id: string; leaderId?: string };
   /** Recent resource use reported by the agents (absent: the metrics routes are 404). */
   metrics?: MetricsSeries;
+  /** Spans of API requests (src/tracing; absent: none). */
+  tracer?: Tracer;
   /** GET /metrics (Prometheus) and the request instruments (absent: /metrics is 404). */
   prometheus?: { registry: Registry; instruments: ServerInstruments };
 }
@@ -80,6 +84,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     opts.prometheus?.instruments.observeRequest(req, res);
+    if (opts.tracer !== undefined) traceRequest(opts.tracer, req, res);
     void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
