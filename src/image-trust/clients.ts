@@ -21,8 +21,9 @@ export class RegistryClients {
   }
 
   /** Closes every client's connections; idempotent. */
-  stop(): void {
+  stop(): Promise<void> {
     for (const c of this.clients.values()) c.stop();
     this.clients.clear();
+    return Promise.resolve();
   }
 }
