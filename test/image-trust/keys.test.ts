@@ -4,19 +4,17 @@
  * message that says what to do.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { keyFingerprint, parsePrivateKey, parsePublicKey, publicKeyPem } from '../../src/image-trust/index.js';
+import { openssl as run } from '../helpers/trust-keys.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'trust-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function openssl(...args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-}
+const openssl = (...args: string[]): void => void run(dir, ...args);
 const read = (f: string): string => readFileSync(path.join(dir, f), 'utf8');
 
 openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'k.pem');

@@ -5,14 +5,14 @@
  * verify with `openssl dgst -verify` and signatures openssl makes verify here.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   findSigner, parsePayload, parsePrivateKey, parsePublicKey, signatureTag, signPayload, simpleSigningPayload, verifyPayload,
 } from '../../src/image-trust/index.js';
+import { openssl as run, opensslKeyPair } from '../helpers/trust-keys.js';
 
 const COSIGN_PUB = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEFNLqFhf4fiN6o/glAuYnq2jYUeL0\nvRuLu/z39pmbVwS9ff5AYnlwaP9sxREajdLY9ynM6G1sy6AAmb7Z63TsLg==\n-----END PUBLIC KEY-----\n';
 const COSIGN_PAYLOAD_B64 = 'eyJjcml0aWNhbCI6eyJpZGVudGl0eSI6eyJkb2NrZXItcmVmZXJlbmNlIjoiMTkyLjE2OC42NC4yOjUwMDAvY29zaWduLXNpZ25lZC1zaW5nbGUtc2FtcGxlIn0sImltYWdlIjp7ImRvY2tlci1tYW5pZmVzdC1kaWdlc3QiOiJzaGEyNTY6NjM0YThmMzViNWYxNmRjZjRhYWEwODIyYWRjMGIxOTY0YmI3ODZmY2ExMmY2ODMxZGU4ZGRjNDVlNTk4NmEwMCJ9LCJ0eXBlIjoiY29zaWduIGNvbnRhaW5lciBpbWFnZSBzaWduYXR1cmUifSwib3B0aW9uYWwiOm51bGx9';
@@ -22,11 +22,10 @@ const COSIGN_REPO = '192.168.64.2:5000/cosign-signed-single-sample';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'trust-payload-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-const openssl = (...args: string[]): Buffer => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'k.pem');
-openssl('ec', '-in', 'k.pem', '-pubout', '-out', 'k.pub');
-const priv = parsePrivateKey(readFileSync(path.join(dir, 'k.pem'), 'utf8'), 'k.pem');
-const pub = parsePublicKey(readFileSync(path.join(dir, 'k.pub'), 'utf8'), 'k.pub');
+const openssl = (...args: string[]): Buffer => run(dir, ...args);
+const pair = opensslKeyPair(dir, 'k');
+const priv = parsePrivateKey(pair.privatePem, 'k.pem');
+const pub = parsePublicKey(pair.publicPem, 'k.pub');
 
 void describe('cosign signature format', () => {
   void it('builds the payload cosign signs, byte for byte, and reads it back', () => {

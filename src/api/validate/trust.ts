@@ -22,7 +22,8 @@ const publicKey = z.string().superRefine((pem, ctx) => {
 });
 
 const rule = z.object({
-  images: z.string().regex(IMAGES_RE, { message: IMAGES_RULE }).refine((g) => !/@/.test(g), { message: IMAGES_RULE }),
+  // A `:` after the last `/` would be a tag; a `@` a digest.
+  images: z.string().regex(IMAGES_RE, { message: IMAGES_RULE }).refine((g) => !g.includes('@') && !(g.includes('/') && /:[^/]*$/.test(g)), { message: IMAGES_RULE }),
   keys: z.array(publicKey).min(1, { message: 'at least one public key' }),
 }).strict();
 
