@@ -14,7 +14,7 @@ import type { TrustPolicy, TrustPolicySpec } from '../../src/api/kinds.js';
 import { RegistryClient } from '../../src/agent/image/registry-client.js';
 import { signImage, verifyImage } from '../../src/cli/commands/image.js';
 import { ImageTrustVerifier, readSignatures, RegistryClients, signatureTag, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../../src/image-trust/index.js';
-import { buildBusyboxImage, type PushedImage } from '../helpers/images.js';
+import { buildBusyboxImage, pushImageIndex, type PushedImage } from '../helpers/images.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { opensslKeyPair, type KeyPairFiles } from '../helpers/trust-keys.js';
 
@@ -91,6 +91,14 @@ void describe('signatures in a registry', T, () => {
     const otherOnly = await buildBusyboxImage(reg.host, 'demo/one-key', '1', { env: { Y: '1' } });
     await signImage(otherOnly.ref, key.privateFile);
     assert.match((await verifier.verify(otherOnly.ref, [wrongKey]))?.reason ?? '', /has no signature by a trusted key \(TrustPolicy p rules\[0\]: 1 signature found, none by a key of TrustPolicy p rules\[0\]\)/);
+  });
+
+  void it('a multi-platform image: the index digest is what is signed and pinned', T, async () => {
+    const index = await pushImageIndex(reg.host, 'demo/multi', '1');
+    await signImage(index.ref, key.privateFile);
+    const v = await verifier.verify(index.ref, [rule()]);
+    assert.equal(v?.trusted, true, v?.reason);
+    assert.equal(v?.pinned, `${reg.host}/demo/multi@${index.digest}`);
   });
 
   void it('a signature copied from another image does not count', T, async () => {
