@@ -31,13 +31,13 @@ async function signatureLayers(client: RegistryClient, repo: string, digest: str
 
 /** Reads every signature of `repo@digest` (payload blobs are fetched and checked against their digests). */
 export async function readSignatures(client: RegistryClient, repo: string, digest: string, what: string): Promise<StoredSignature[]> {
-  const out: StoredSignature[] = [];
-  for (const layer of await signatureLayers(client, repo, digest, what)) {
-    const signature = layer.annotations?.[SIGNATURE_ANNOTATION];
-    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || signature === undefined) continue;
-    out.push({ payload: await client.getBlob(repo, layer, `${what} signature payload`), signature });
-  }
-  return out;
+  const layers = (await signatureLayers(client, repo, digest, what))
+    .filter((l) => l.mediaType === SIMPLE_SIGNING_MEDIA_TYPE && l.annotations?.[SIGNATURE_ANNOTATION] !== undefined);
+  // Payload blobs are small: fetched at once (a signature manifest rarely has more than a few).
+  return Promise.all(layers.map(async (layer) => ({
+    payload: await client.getBlob(repo, layer, `${what} signature payload`),
+    signature: layer.annotations?.[SIGNATURE_ANNOTATION] as string,
+  })));
 }
 
 /**
