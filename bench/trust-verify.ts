@@ -11,12 +11,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { TrustPolicy } from '../src/api/kinds.js';
 import { signImage } from '../src/cli/commands/image.js';
 import { ImageTrustVerifier, RegistryClients } from '../src/image-trust/index.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
 import { startRegistry } from '../test/helpers/registry.js';
-import { opensslKeyPair } from '../test/helpers/trust-keys.js';
+import { opensslKeyPair, trustPolicy } from '../test/helpers/trust-keys.js';
 import { loadavg } from './children.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '200' }, signatures: { type: 'string', default: '1' } } });
@@ -46,7 +45,7 @@ try {
   const img = await buildBusyboxImage(reg.host, 'bench/app', '1');
   for (const o of others) await signImage(img.ref, o.privateFile);
   await signImage(img.ref, key.privateFile); // the trusted key's signature is the last one
-  const policy = { kind: 'TrustPolicy', metadata: { name: 'p', namespace: '', uid: 'p', labels: {}, revision: 1, generation: 1, creationTimestamp: '' }, spec: { enforce: true, rules: [{ images: `${reg.host}/**`, keys: [key.publicPem] }] } } as TrustPolicy;
+  const policy = trustPolicy('p', { enforce: true, rules: [{ images: `${reg.host}/**`, keys: [key.publicPem] }] });
   console.log(`content trust verify, ${signatures} signature(s) on the image, load average ${loadavg()}`);
   const warm = new RegistryClients();
   const verifier = new ImageTrustVerifier((r) => warm.get(r));

@@ -1,7 +1,16 @@
-/** ECDSA P-256 key pairs made by openssl, as users make them for content trust (tests only). */
+/**
+ * Content trust test helpers: ECDSA P-256 key pairs made by openssl, as users make them, and
+ * TrustPolicy objects as the store holds them.
+ */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { TrustPolicy, TrustPolicySpec } from '../../src/api/kinds.js';
+
+/** A stored TrustPolicy `name` with `spec` (for fakes and pure functions). */
+export function trustPolicy(name: string, spec: TrustPolicySpec): TrustPolicy {
+  return { kind: 'TrustPolicy', metadata: { name, namespace: '', uid: name, labels: {}, revision: 1, generation: 1, creationTimestamp: '' }, spec };
+}
 
 /** Files and PEM texts of one key pair. */
 export interface KeyPairFiles {

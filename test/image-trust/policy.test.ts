@@ -1,13 +1,10 @@
 /** What the TrustPolicies ask of an image (pure): globs, the union of policies, enforce. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { TrustPolicy, TrustPolicySpec } from '../../src/api/kinds.js';
 import { parseReference } from '../../src/agent/image/reference.js';
 import { globRegExp, requirementFor, ruleName } from '../../src/image-trust/index.js';
+import { trustPolicy } from '../helpers/trust-keys.js';
 
-function policy(name: string, spec: TrustPolicySpec): TrustPolicy {
-  return { kind: 'TrustPolicy', metadata: { name, namespace: '', uid: name, labels: {}, revision: 1, generation: 1, creationTimestamp: '' }, spec };
-}
 
 void describe('trust policy evaluation', () => {
   void it('globs: * stays in one path segment, ** crosses them, ? is one character', () => {
@@ -29,9 +26,9 @@ void describe('trust policy evaluation', () => {
   });
 
   void it('unions registries and rules of every policy; enforce when any policy enforces', () => {
-    const a = policy('a', { enforce: false, registries: ['127.0.0.1:5000'], rules: [{ images: '127.0.0.1:5000/**', keys: ['K1'] }] });
-    const b = policy('b', { enforce: true, registries: ['reg.example.com'], rules: [{ images: 'reg.example.com/*', keys: ['K2'] }, { images: '127.0.0.1:5000/demo/*', keys: ['K3'] }] });
-    const c = policy('c', { enforce: false, rules: [{ images: 'other/*', keys: ['K4'] }] });
+    const a = trustPolicy('a', { enforce: false, registries: ['127.0.0.1:5000'], rules: [{ images: '127.0.0.1:5000/**', keys: ['K1'] }] });
+    const b = trustPolicy('b', { enforce: true, registries: ['reg.example.com'], rules: [{ images: 'reg.example.com/*', keys: ['K2'] }, { images: '127.0.0.1:5000/demo/*', keys: ['K3'] }] });
+    const c = trustPolicy('c', { enforce: false, rules: [{ images: 'other/*', keys: ['K4'] }] });
     const req = requirementFor(parseReference('127.0.0.1:5000/demo/web:1'), [c, b, a]);
     assert.deepEqual(req?.registries, { allowed: ['127.0.0.1:5000', 'reg.example.com'], by: ['a', 'b'] });
     assert.deepEqual(req?.rules.map(ruleName), ['TrustPolicy a rules[0]', 'TrustPolicy b rules[1]']);

@@ -10,19 +10,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { UnavailableError } from '../../src/api/errors.js';
-import type { TrustPolicy, TrustPolicySpec } from '../../src/api/kinds.js';
+import type { TrustPolicy } from '../../src/api/kinds.js';
 import { RegistryClient } from '../../src/agent/image/registry-client.js';
 import { signImage, verifyImage } from '../../src/cli/commands/image.js';
 import { ImageTrustVerifier, readSignatures, RegistryClients, signatureTag, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../../src/image-trust/index.js';
 import { buildBusyboxImage, pushImageIndex, type PushedImage } from '../helpers/images.js';
 import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { opensslKeyPair, type KeyPairFiles } from '../helpers/trust-keys.js';
+import { opensslKeyPair, trustPolicy, type KeyPairFiles } from '../helpers/trust-keys.js';
 
 const T = { timeout: 120_000 };
 
-function policy(name: string, spec: TrustPolicySpec): TrustPolicy {
-  return { kind: 'TrustPolicy', metadata: { name, namespace: '', uid: name, labels: {}, revision: 1, generation: 1, creationTimestamp: '' }, spec };
-}
 
 void describe('signatures in a registry', T, () => {
   let reg: TestRegistry;
@@ -33,7 +30,7 @@ void describe('signatures in a registry', T, () => {
   let unsigned: PushedImage;
   const clients = new RegistryClients({ timeoutMs: 5_000 });
   const verifier = new ImageTrustVerifier((r) => clients.get(r));
-  const rule = (): TrustPolicy => policy('default', { enforce: true, rules: [{ images: `${reg.host}/demo/*`, keys: [key.publicPem] }] });
+  const rule = (): TrustPolicy => trustPolicy('default', { enforce: true, rules: [{ images: `${reg.host}/demo/*`, keys: [key.publicPem] }] });
 
   before(async () => {
     reg = await startRegistry();
@@ -87,7 +84,7 @@ void describe('signatures in a registry', T, () => {
     assert.equal(no?.enforce, true);
     assert.equal(no?.reason, `image ${unsigned.ref} has no signature by a trusted key (TrustPolicy default rules[0]: no signatures found)`);
     assert.equal(await verifier.verify(unsigned.ref, []), undefined, 'no policy, no verdict');
-    const wrongKey = policy('p', { enforce: false, rules: [{ images: '**', keys: [other.publicPem] }] });
+    const wrongKey = trustPolicy('p', { enforce: false, rules: [{ images: '**', keys: [other.publicPem] }] });
     const otherOnly = await buildBusyboxImage(reg.host, 'demo/one-key', '1', { env: { Y: '1' } });
     await signImage(otherOnly.ref, key.privateFile);
     assert.match((await verifier.verify(otherOnly.ref, [wrongKey]))?.reason ?? '', /has no signature by a trusted key \(TrustPolicy p rules\[0\]: 1 signature found, none by a key of TrustPolicy p rules\[0\]\)/);
@@ -117,14 +114,14 @@ void describe('signatures in a registry', T, () => {
   });
 
   void it('registries allow-list and images no rule covers are refused before any registry request', T, async () => {
-    const listed = policy('only-other', { enforce: true, registries: ['reg.example.com:5000'], rules: [{ images: '**', keys: [key.publicPem] }] });
+    const listed = trustPolicy('only-other', { enforce: true, registries: ['reg.example.com:5000'], rules: [{ images: '**', keys: [key.publicPem] }] });
     assert.equal((await verifier.verify(signed.ref, [listed]))?.reason, `image ${signed.ref} is from registry ${reg.host}, which TrustPolicy only-other does not allow (allowed: reg.example.com:5000)`);
     assert.equal((await verifier.verify('127.0.0.1:1/nothing/here:1', [rule()]))?.reason, 'image 127.0.0.1:1/nothing/here:1 matches no rule of TrustPolicy default: it cannot be trusted');
   });
 
   void it('an unreachable registry is UnavailableError naming the image', T, async () => {
     const port = await freePort();
-    const p = policy('all', { enforce: true, rules: [{ images: '**', keys: [key.publicPem] }] });
+    const p = trustPolicy('all', { enforce: true, rules: [{ images: '**', keys: [key.publicPem] }] });
     await assert.rejects(verifier.verify(`127.0.0.1:${port}/demo/x:1`, [p]), (e: unknown) => e instanceof UnavailableError && /cannot verify the signature of image 127\.0\.0\.1:\d+\/demo\/x:1: .*unreachable/.test(e.message));
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ForbiddenError } from '../../src/api/errors.js';
-import type { EventObject, Service, TrustPolicy } from '../../src/api/kinds.js';
+import type { EventObject, Service } from '../../src/api/kinds.js';
 import type { ApiObject } from '../../src/api/object.js';
 import { signImage } from '../../src/cli/commands/image.js';
 import { ImageTrustAdmission, UNTRUSTED_IMAGE_REASON } from '../../src/server/admission/trust.js';
@@ -19,11 +19,11 @@ import { BuiltinAuthorizer } from '../../src/server/auth/identity.js';
 import { buildBusyboxImage, type PushedImage } from '../helpers/images.js';
 import { MemoryStore } from '../helpers/memory-store.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { opensslKeyPair, type KeyPairFiles } from '../helpers/trust-keys.js';
+import { opensslKeyPair, trustPolicy, type KeyPairFiles } from '../helpers/trust-keys.js';
 import { service, startTestServer, type TestServer } from './helpers.js';
 
 const T = { timeout: 120_000 };
-const trustPolicy = (name: string, enforce: boolean, images: string, keys: string[]): ApiObject =>
+const policyObject = (name: string, enforce: boolean, images: string, keys: string[]): ApiObject =>
   ({ kind: 'TrustPolicy', metadata: { name, labels: {} }, spec: { enforce, rules: [{ images, keys }] } } as unknown as ApiObject);
 
 void describe('image trust admission on the API', T, () => {
@@ -54,7 +54,7 @@ void describe('image trust admission on the API', T, () => {
   });
 
   void it('enforce: true refuses an unsigned image with the reason; admits a signed one', T, async () => {
-    await ts.client.create(trustPolicy('default', true, `${reg.host}/demo/*`, [key.publicPem]));
+    await ts.client.create(policyObject('default', true, `${reg.host}/demo/*`, [key.publicPem]));
     await assert.rejects(ts.client.create(service('web', unsigned.ref)), (e: unknown) => {
       assert.ok(e instanceof ForbiddenError, String(e));
       assert.equal(e.message, `image ${unsigned.ref} has no signature by a trusted key (TrustPolicy default rules[0]: no signatures found)`);
@@ -78,7 +78,7 @@ void describe('image trust admission on the API', T, () => {
 
   void it('enforce: false admits, and a Warning Event says it would have been refused', T, async () => {
     await ts.client.delete({ kind: 'TrustPolicy', namespace: '', name: 'default' });
-    await ts.client.create(trustPolicy('audit', false, `${reg.host}/**`, [key.publicPem]));
+    await ts.client.create(policyObject('audit', false, `${reg.host}/**`, [key.publicPem]));
     await ts.client.create(service('audited', unsigned.ref));
     const events = (await ts.client.list('Event', { namespace: 'default' })).items as EventObject[];
     const e = events.find((x) => x.spec.involved === 'Service/default/audited');
@@ -90,7 +90,7 @@ void describe('image trust admission on the API', T, () => {
 
   void it('registry unreachable: refused, saying so (fail closed)', T, async () => {
     await ts.client.delete({ kind: 'TrustPolicy', namespace: '', name: 'audit' });
-    await ts.client.create(trustPolicy('default', true, `${reg.host}/**`, [key.publicPem]));
+    await ts.client.create(policyObject('default', true, `${reg.host}/**`, [key.publicPem]));
     await reg.stop();
     await assert.rejects(ts.client.create(service('down', signed.ref)), (e: unknown) => {
       assert.ok(e instanceof ForbiddenError, String(e));
@@ -113,7 +113,7 @@ void describe('image trust admission (unit)', () => {
 
   void it('only Service creates and image changes are verified', async () => {
     const store = new MemoryStore();
-    await store.create({ kind: 'TrustPolicy', metadata: { name: 'p', namespace: '', uid: 'p', labels: {}, revision: 0, generation: 1, creationTimestamp: '' }, spec: { enforce: true, rules: [{ images: '**', keys: [] }] } } as TrustPolicy);
+    await store.create(trustPolicy('p', { enforce: true, rules: [{ images: '**', keys: [] }] }));
     const seen: string[] = [];
     const hook = new ImageTrustAdmission(store, { verify: (image) => { seen.push(image); return Promise.resolve(undefined); } });
     await hook.admit({ operation: 'create', identity: admin, object: svc('a', 'r:5000/x:1') });

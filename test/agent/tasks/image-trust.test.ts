@@ -6,17 +6,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ForbiddenError, isRetryable } from '../../../src/api/errors.js';
-import type { TrustPolicy } from '../../../src/api/kinds.js';
 import { TaskImageTrust } from '../../../src/agent/tasks/image-trust.js';
 import type { TrustVerdict } from '../../../src/image-trust/index.js';
 import { MemoryStore } from '../../helpers/memory-store.js';
+import { trustPolicy } from '../../helpers/trust-keys.js';
 
 const PINNED = `r:5000/app@sha256:${'a'.repeat(64)}`;
 
 async function gate(verdict: TrustVerdict | undefined, withPolicy = true): Promise<{ trust: TaskImageTrust; seen: number[] }> {
   const store = new MemoryStore();
   if (withPolicy) {
-    await store.create({ kind: 'TrustPolicy', metadata: { name: 'p', namespace: '', uid: 'p', labels: {}, revision: 0, generation: 1, creationTimestamp: '' }, spec: { enforce: true, rules: [{ images: '**', keys: ['k'] }] } } as TrustPolicy);
+    await store.create(trustPolicy('p', { enforce: true, rules: [{ images: '**', keys: ['k'] }] }));
   }
   const seen: number[] = [];
   const trust = new TaskImageTrust(store, { verify: (_image, policies) => { seen.push(policies.length); return Promise.resolve(policies.length === 0 ? undefined : verdict); } });
