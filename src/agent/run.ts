@@ -19,7 +19,9 @@ import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from '
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
 import { TaskImageTrust } from './tasks/image-trust.js';
-import { ImageTrustVerifier } from '../image-trust/index.js';
+import { taskOfContainerId } from './tasks/spec.js';
+import { ImageTrustVerifier, UNTRUSTED_IMAGE_REASON } from '../image-trust/index.js';
+import type { Task } from '../api/kinds.js';
 import type { TaskHook } from './tasks/hooks.js';
 import { SecretsHook } from './secrets/hook.js';
 import { SYSTEM_TMPFS } from './secrets/tmpfs.js';
@@ -125,7 +127,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,
       probers: newProberFactory({ runtime, events, log }),
-      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log, trust),
+      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log, trust, (id, message) => {
+        events.record({ metadata: taskOfContainerId(id) } as Pick<Task, 'metadata'>, { type: 'Warning', reason: UNTRUSTED_IMAGE_REASON, message });
+      }),
     }));
     if (opts.serviceRouting === true) {
       stack.add(await startServiceRouting({

@@ -13,6 +13,9 @@
 import type { TrustPolicy } from '../api/kinds.js';
 import type { ImageReference } from '../agent/image/reference.js';
 
+/** Event reason of an image admitted or run although a policy would refuse it (enforce: false). */
+export const UNTRUSTED_IMAGE_REASON = 'UntrustedImage';
+
 /** One matching rule, named for messages: `TrustPolicy default rules[0]`. */
 export interface MatchedRule {
   policy: string;

@@ -6,7 +6,7 @@
  *   no TrustPolicy ─────────────> pull the image as written (no extra registry request)
  *   verify(image) ─trusted──────> pull host/path@digest
  *       ├─ refused, enforcing ──> ForbiddenError (not retryable: the task is rejected with the reason)
- *       ├─ refused, report only > pull host/path@digest, with a warning for the task's message
+ *       ├─ refused, report only > pull host/path@digest, with a warning (an Event on the task)
  *       └─ registry unreachable > UnavailableError (retryable: the task waits, nothing runs)
  */
 import { ForbiddenError } from '../../api/errors.js';

@@ -22,6 +22,8 @@ export class PullerTaskImages implements TaskImages {
   constructor(
     private readonly puller: ImagePuller, private readonly containersDir: string, private readonly log: (m: string) => void = () => undefined,
     private readonly trust?: Pick<TaskImageTrust, 'resolve'>,
+    /** Told when an image runs that an enforcing policy would refuse (enforce: false): an Event on the task. */
+    private readonly onUntrusted: (containerId: string, warning: string) => void = () => undefined,
   ) {}
 
   /** Pulls `image`, or the digest content trust verified for it (every time: a tag may move). */
@@ -30,6 +32,7 @@ export class PullerTaskImages implements TaskImages {
     if (trusted.warning !== undefined) {
       this.log(`${containerId}: ${trusted.warning}`);
       onProgress(trusted.warning);
+      this.onUntrusted(containerId, trusted.warning);
     }
     let pulled = this.present.get(trusted.reference);
     if (pulled === undefined) {

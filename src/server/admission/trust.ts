@@ -13,12 +13,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ForbiddenError, UnavailableError } from '../../api/errors.js';
 import type { EventObject, Service, TrustPolicy } from '../../api/kinds.js';
-import type { ImageTrustVerifier, TrustVerdict } from '../../image-trust/index.js';
+import { UNTRUSTED_IMAGE_REASON, type ImageTrustVerifier, type TrustVerdict } from '../../image-trust/index.js';
 import type { Store } from '../../store/store.js';
 import type { AdmissionHook, AdmissionRequest } from '../hooks.js';
-
-/** Event reason of an image that would have been refused under enforce: false. */
-export const UNTRUSTED_IMAGE_REASON = 'UntrustedImage';
 
 /** Refuses Services whose image is not signed by a trusted key; see the file comment. */
 export class ImageTrustAdmission implements AdmissionHook {
