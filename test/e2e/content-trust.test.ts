@@ -3,7 +3,8 @@
  * an enforcing TrustPolicy an unsigned image is refused by the API with the reason, a signed one
  * runs, and after its tag is re-pointed to an unsigned image the agent refuses the new task
  * (rejected, the reason in status.message) and never pulls the unsigned digest, while the task
- * it verified before keeps running.
+ * it verified before keeps running. With enforce: false an unsigned image is admitted and runs,
+ * and Warning Events on the Service and on the task say it would have been refused.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -32,15 +33,16 @@ describe('content trust on a cluster', T, () => {
     const signed = await c.buildImage('trust/app', '1');
     const unsigned = await c.buildImage('trust/raw', '1', { env: { RAW: '1' } });
     await signImage(signed.ref, key.privateFile);
-    await c.apply(`kind: TrustPolicy
+    const policyYaml = (enforce: boolean): string => `kind: TrustPolicy
 metadata: {name: default}
 spec:
-  enforce: true
+  enforce: ${enforce}
   registries: ["${c.registryHost}"]
   rules:
     - images: "${c.registryHost}/trust/*"
       keys: [${JSON.stringify(key.publicPem)}]
-`);
+`;
+    await c.apply(policyYaml(true));
     const service = (name: string, image: string): string => `kind: Service
 metadata: {name: ${name}}
 spec:
@@ -74,5 +76,18 @@ spec:
     // Signing the new digest lets the next attempt run it.
     await signImage(evil.ref, key.privateFile);
     await c.runningTasks('app', 2, 180_000);
+
+    // enforce: false: admitted and run, with Warning Events on the Service and on the task.
+    await c.apply(policyYaml(false));
+    await c.apply(service('raw', unsigned.ref));
+    const [task] = await c.runningTasks('raw', 1, 120_000);
+    const events = await eventually('UntrustedImage events on the service and the task', 60_000, async () => {
+      const es = (await c.list<{ spec: { involved: string; reason: string; message: string } }>('events', ['-A'])).filter((e) => e.spec.reason === 'UntrustedImage');
+      const onTask = es.find((e) => e.spec.involved === `Task/default/${task?.metadata.name ?? ''}`);
+      const onService = es.find((e) => e.spec.involved === 'Service/default/raw');
+      return onTask !== undefined && onService !== undefined ? { onTask, onService } : undefined;
+    });
+    assert.match(events.onService.spec.message, /has no signature by a trusted key .*it would have been refused/);
+    assert.match(events.onTask.spec.message, /has no signature by a trusted key .*\(running it: no TrustPolicy enforces\)/);
   });
 });
