@@ -18,6 +18,10 @@ import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } fro
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
+import { TaskImageTrust } from './tasks/image-trust.js';
+import { taskOfContainerId } from './tasks/spec.js';
+import { ImageTrustVerifier, UNTRUSTED_IMAGE_REASON } from '../image-trust/index.js';
+import type { Task } from '../api/kinds.js';
 import type { TaskHook } from './tasks/hooks.js';
 import { SecretsHook } from './secrets/hook.js';
 import { SYSTEM_TMPFS } from './secrets/tmpfs.js';
@@ -126,11 +130,15 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }
     const puller = new ImagePuller({ dataDir: path.join(dataDir, 'images'), log });
     stack.add({ stop: () => puller.stop() });
+    const trust = stack.add(new TaskImageTrust(client, new ImageTrustVerifier((registry) => puller.client(registry)), log));
+    await trust.start();
     const events = stack.add(new ProbeEventRecorder(client, nodeName, log));
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,
       probers: newProberFactory({ runtime, events, log }),
-      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
+      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log, trust, (id, message) => {
+        events.record({ metadata: taskOfContainerId(id) } as Pick<Task, 'metadata'>, { type: 'Warning', reason: UNTRUSTED_IMAGE_REASON, message });
+      }),
     }));
     stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
     const routing = opts.serviceRouting === true

@@ -40,6 +40,8 @@ import { createInstruments } from './metrics/instrument.js';
 import { startTracing, type Tracer, type Tracing } from '../tracing/index.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
+import { ImageTrustAdmission } from './admission/trust.js';
+import { ImageTrustVerifier, RegistryClients } from '../image-trust/index.js';
 import { newServerId, startLeadership } from './leader/index.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
@@ -187,13 +189,15 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const nodeRules = new BuiltinAuthorizer(new StoreSourceAccess(store, isNodeOf));
     const authorizer = opts.authorizer ?? stack.add(new RbacAuthorizer(store, { nodes: nodeRules, auditFlushMs: opts.auditFlushMs }));
     if (authorizer instanceof RbacAuthorizer) await authorizer.start();
+    const registries = new RegistryClients({ timeoutMs: 10_000 });
+    stack.add(registries);
     const ctx: ApiContext = {
       store,
       codec: secretKeys.codec as ObjectCodec,
       authorizer,
       rotateSecretKey: () => secretKeys.rotate(),
       events: new EventCorrelator(store),
-      admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true })] as AdmissionHook[],
+      admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true }), new ImageTrustAdmission(store, new ImageTrustVerifier((r) => registries.get(r)))] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),

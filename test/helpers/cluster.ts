@@ -60,6 +60,8 @@ export interface ClusterOptions {
   subnets?: 'server' | 'static';
   /** Bound on the whole start. Default 120 s. */
   startTimeoutMs?: number;
+  /** Also serve the registry inside the server's namespace (the API asks it: content trust). */
+  serverRegistry?: boolean;
 }
 
 /** One agent of the cluster. */
@@ -251,7 +253,8 @@ export class Cluster {
     }
     this.registry = await startRegistry();
     const port = this.registry.host.split(':')[1] ?? '';
-    await Promise.all(this.nodes.map((n) => this.startNodeRegistry(n, port)));
+    await Promise.all(this.nodes.map((n) => this.startNodeRegistry(n.name, n.netns, port)));
+    if (this.opts.serverRegistry === true) await this.startNodeRegistry('server', (this.serverNs as NodeNamespace).name, port);
     await this.startServer();
     const tok = await this.cli(['token', 'create']);
     if (tok.code !== 0) throw new Error(`token create: ${tok.stderr}`);
@@ -297,7 +300,9 @@ export class Cluster {
     return { child, logFile };
   }
 
-  private async startNodeRegistry(n: ClusterNode, port: string): Promise<void> {
+  /** A registry on `127.0.0.1:port` in node `name`'s namespace ('server' for the server's), serving the shared storage. */
+  private async startNodeRegistry(name: string, netns: string, port: string): Promise<void> {
+    const n = { name, netns };
     const config = path.join(this.dir, 'registry', `${n.name}.yml`);
     mkdirSync(path.dirname(config), { recursive: true });
     const storage = (this.registry as TestRegistry).storageDir;

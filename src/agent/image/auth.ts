@@ -84,6 +84,11 @@ export function pullScope(repository: string): string {
   return `repository:${repository}:pull`;
 }
 
+/** The scope of an upload (blob or manifest PUT): `repository:<repo>:pull,push`. */
+export function pushScope(repository: string): string {
+  return `repository:${repository}:pull,push`;
+}
+
 /**
  * Per-registry authentication state: which scheme the registry wants, and bearer tokens per
  * scope. `header(scope)` gives what to send now; `challenged()` handles a 401.

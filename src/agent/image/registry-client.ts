@@ -1,7 +1,7 @@
 /**
- * Flotilla's client of the OCI distribution API (pull side): manifests by tag or digest,
- * config and layer blobs streamed to disk, every byte checked against its digest and size
- * before it is accepted. HTTPS first; plain HTTP only for insecure hosts (loopback by
+ * Flotilla's client of the OCI distribution API: manifests by tag or digest, config and layer
+ * blobs streamed to disk, every byte checked against its digest and size before it is
+ * accepted; and the small push side that signatures need (blob upload, manifest PUT). HTTPS first; plain HTTP only for insecure hosts (loopback by
  * default, as Docker does). Authentication is delegated to RegistryAuthenticator.
  */
 import { createHash } from 'node:crypto';
@@ -11,11 +11,11 @@ import type { IncomingMessage } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FlotillaError, ForbiddenError, NotFoundError, UnauthorizedError, UnavailableError } from '../../api/errors.js';
-import { pullScope, RegistryAuthenticator, type RegistryCredentials } from './auth.js';
+import { pullScope, pushScope, RegistryAuthenticator, type RegistryCredentials } from './auth.js';
 import { DigestMismatchError, UnsupportedImageError } from './errors.js';
 import { MANIFEST_ACCEPT, parseManifest, type Descriptor, type ParsedManifest } from './manifest.js';
 import { apiHost, isLoopbackRegistry } from './reference.js';
-import { isProtocolMismatch, Transport, type TransportOptions } from './transport.js';
+import { isProtocolMismatch, Transport, type RequestSpec, type TransportOptions } from './transport.js';
 
 const MANIFEST_MAX_BYTES = 4 * 1024 * 1024;
 
@@ -124,6 +124,34 @@ export class RegistryClient {
     }
   }
 
+  /** Uploads a small blob (monolithic POST then PUT) unless the registry has it; returns its digest. */
+  async putBlob(repo: string, data: Buffer, what: string): Promise<string> {
+    const digest = sha256Digest(data);
+    const head = await this.send(repo, 'HEAD', `/v2/${repo}/blobs/${digest}`, {}, what, { push: true });
+    head.resume();
+    if (head.statusCode === 200) return digest;
+    const start = await this.send(repo, 'POST', `/v2/${repo}/blobs/uploads/`, { 'Content-Length': '0' }, what, { push: true });
+    start.resume();
+    const location = start.headers.location;
+    if (start.statusCode !== 202 || location === undefined) throw await errorFor(start, 'repository unknown', what);
+    const url = new URL(location, `http://${apiHost(this.registry)}`);
+    url.searchParams.set('digest', digest);
+    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(data.length) };
+    const put = await this.send(repo, 'PUT', `${url.pathname}${url.search}`, headers, what, { push: true, body: data });
+    if (put.statusCode !== 201) throw await errorFor(put, 'blob upload unknown', what);
+    put.resume();
+    return digest;
+  }
+
+  /** PUTs a manifest under a tag (or digest); returns the digest its bytes hash to. */
+  async putManifest(repo: string, reference: string, body: Buffer, mediaType: string, what: string): Promise<string> {
+    const headers = { 'Content-Type': mediaType, 'Content-Length': String(body.length) };
+    const res = await this.send(repo, 'PUT', `/v2/${repo}/manifests/${reference}`, headers, what, { push: true, body });
+    if (res.statusCode !== 201) throw await errorFor(res, 'repository unknown', what);
+    res.resume();
+    return sha256Digest(body);
+  }
+
   /** Closes idle connections. */
   stop(): void {
     this.transport.destroy();
@@ -137,11 +165,11 @@ export class RegistryClient {
   }
 
   /** One request with auth: anonymous or cached credentials first, one retry after a 401. */
-  private async send(repo: string, method: 'GET' | 'HEAD', path: string, headers: Record<string, string>, what: string): Promise<IncomingMessage> {
-    const scope = pullScope(repo);
+  private async send(repo: string, method: RequestSpec['method'], path: string, headers: Record<string, string>, what: string, extra: { push?: boolean; body?: Buffer } = {}): Promise<IncomingMessage> {
+    const scope = extra.push === true ? pushScope(repo) : pullScope(repo);
     for (let attempt = 0; attempt < 3; attempt++) {
       const authz = this.auth.header(scope);
-      const res = await this.withScheme(path, { method, headers: { ...headers, ...(authz !== undefined ? { Authorization: authz } : {}) } }, what);
+      const res = await this.withScheme(path, { method, body: extra.body, headers: { ...headers, ...(authz !== undefined ? { Authorization: authz } : {}) } }, what);
       if (res.statusCode !== 401) return res;
       res.resume();
       await this.auth.challenged(headerString(res.headers['www-authenticate']), scope, authz);
@@ -149,7 +177,7 @@ export class RegistryClient {
     throw new UnauthorizedError(`${what}: unauthorized`);
   }
 
-  private async withScheme(path: string, spec: { method: 'GET' | 'HEAD'; headers: Record<string, string> }, what: string): Promise<IncomingMessage> {
+  private async withScheme(path: string, spec: RequestSpec, what: string): Promise<IncomingMessage> {
     const host = apiHost(this.registry);
     if (this.scheme !== undefined) return (await this.transport.request(new URL(`${this.scheme}://${host}${path}`), spec, what)).res;
     try {

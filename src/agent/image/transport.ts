@@ -19,8 +19,10 @@ export interface TransportOptions {
 
 /** Headers and method of one request. */
 export interface RequestSpec {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT';
   headers: Record<string, string>;
+  /** Request body (pushes: blobs and manifests). */
+  body?: Buffer;
 }
 
 const TLS_CODES = new Set([
@@ -55,7 +57,7 @@ export class Transport {
     let current = url;
     let headers = spec.headers;
     for (let hop = 0; hop <= 5; hop++) {
-      const res = await this.once(current, { method: spec.method, headers }, what);
+      const res = await this.once(current, { method: spec.method, headers, body: spec.body }, what);
       const location = res.headers.location;
       if (res.statusCode === undefined || ![301, 302, 303, 307, 308].includes(res.statusCode) || location === undefined) {
         return { res, url: current };
@@ -80,7 +82,7 @@ export class Transport {
       });
       req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (err) => reject(mapNetworkError(err, url, what)));
-      req.end();
+      req.end(spec.body);
     });
   }
 

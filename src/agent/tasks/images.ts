@@ -1,10 +1,12 @@
 /**
  * The supervisor's view of images (TaskImages) over the ImagePuller: pull with progress, then
  * an overlay root filesystem per container under DATA_DIR/containers/<id>/, released by path so
- * that an agent restarted since can still clean up.
+ * that an agent restarted since can still clean up. With content trust (image-trust.ts) the
+ * image is verified first and the verified digest is what gets pulled.
  */
 import path from 'node:path';
 import { ImagePuller, parseReference, releaseRootfsDir, type PulledImage } from '../image/index.js';
+import type { TaskImageTrust } from './image-trust.js';
 import type { TaskImages } from './supervisor.js';
 import type { ImageRunConfig } from './spec.js';
 
@@ -17,15 +19,32 @@ export class PullerTaskImages implements TaskImages {
    */
   private readonly present = new Map<string, PulledImage>();
 
-  constructor(private readonly puller: ImagePuller, private readonly containersDir: string, private readonly log: (m: string) => void = () => undefined) {}
+  constructor(
+    private readonly puller: ImagePuller, private readonly containersDir: string, private readonly log: (m: string) => void = () => undefined,
+    private readonly trust?: Pick<TaskImageTrust, 'resolve'>,
+    /** Told when an image runs that an enforcing policy would refuse (enforce: false): an Event on the task. */
+    private readonly onUntrusted: (containerId: string, warning: string) => void = () => undefined,
+  ) {}
+
+  /** Pulls `image`, or the digest content trust verified for it (every time: a tag may move). */
+  private async pull(containerId: string, image: string, onProgress: (message: string) => void): Promise<PulledImage> {
+    const trusted = this.trust !== undefined ? await this.trust.resolve(image) : { reference: image };
+    if (trusted.warning !== undefined) {
+      this.log(`${containerId}: ${trusted.warning}`);
+      onProgress(trusted.warning);
+      this.onUntrusted(containerId, trusted.warning);
+    }
+    let pulled = this.present.get(trusted.reference);
+    if (pulled === undefined) {
+      pulled = await this.puller.pull(trusted.reference, { onProgress: (p) => onProgress(p.message) });
+      const ref = parseReference(trusted.reference);
+      if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== 'latest')) this.present.set(trusted.reference, pulled);
+    }
+    return pulled;
+  }
 
   async prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void): Promise<{ rootfs: string; config: ImageRunConfig }> {
-    let pulled = this.present.get(image);
-    if (pulled === undefined) {
-      pulled = await this.puller.pull(image, { onProgress: (p) => onProgress(p.message) });
-      const ref = parseReference(image);
-      if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== 'latest')) this.present.set(image, pulled);
-    }
+    const pulled = await this.pull(containerId, image, onProgress);
     const dir = path.join(this.containersDir, containerId);
     await releaseRootfsDir(dir); // leftovers of an attempt interrupted by a restart
     const prepared = await this.puller.prepareRootfs(pulled, dir, { log: this.log });

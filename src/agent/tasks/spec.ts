@@ -22,6 +22,12 @@ export function containerIdOf(task: Task): string {
   return `${task.metadata.namespace}_${task.metadata.name}`;
 }
 
+/** The task a container id names (the inverse of containerIdOf: a namespace has no `_`). */
+export function taskOfContainerId(id: string): { namespace: string; name: string } {
+  const i = id.indexOf('_');
+  return { namespace: id.slice(0, i), name: id.slice(i + 1) };
+}
+
 /** Entrypoint and command as Kubernetes resolves them: `command` replaces the entrypoint and drops the image's cmd. */
 export function resolveArgs(task: Task, image: ImageRunConfig): string[] {
   const t = task.spec.template;

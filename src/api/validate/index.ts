@@ -22,6 +22,7 @@ import { serviceSpecSchema } from './service.js';
 import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
 import { statusSchemaOf } from './status.js';
 import { taskSpecSchema } from './task.js';
+import { trustPolicySpecSchema } from './trust.js';
 import { volumeSpecSchema } from './volume.js';
 
 export type { Where } from './issues.js';
@@ -66,7 +67,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   Ingress: ingressSpecSchema,
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,
-  TrustPolicy: notSupportedYet('TrustPolicy'),
+  TrustPolicy: trustPolicySpecSchema,
   Revocation: notSupportedYet('Revocation'),
 };
 

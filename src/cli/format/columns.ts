@@ -4,7 +4,7 @@
  * never appear: only how many keys a secret holds.
  */
 import type { ApiObject, Kind } from '../../api/object.js';
-import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
+import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, TrustPolicySpec, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
 import { formatAge, formatLabels, orDash } from './table.js';
 import { grantColumns, roleColumns, userColumns } from './access-columns.js';
 
@@ -142,6 +142,15 @@ const volumeColumns: Column[] = [
   age,
 ];
 
+/** A TrustPolicy: enforced or reported, the registry allow-list, how many rules (keys are long PEM). */
+const trustColumns: Column[] = [
+  name,
+  { header: 'ENFORCE', cell: (o) => String(specOf<TrustPolicySpec>(o).enforce ?? false) },
+  { header: 'REGISTRIES', cell: (o) => orDash((specOf<TrustPolicySpec>(o).registries ?? []).join(',')) },
+  { header: 'RULES', cell: (o) => String((specOf<TrustPolicySpec>(o).rules ?? []).length) },
+  age,
+];
+
 const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Service: { table: serviceColumns, wide: [] },
   Task: { table: taskColumns, wide: taskWide },
@@ -153,6 +162,7 @@ const byKind: Partial<Record<Kind, { table: Column[]; wide: Column[] }>> = {
   Grant: { table: grantColumns, wide: [] },
   User: { table: userColumns, wide: [] },
   Role: { table: roleColumns, wide: [] },
+  TrustPolicy: { table: trustColumns, wide: [{ header: 'IMAGES', cell: (o) => orDash((specOf<TrustPolicySpec>(o).rules ?? []).map((r) => r.images).join(',')) }] },
 };
 
 /** Columns for a kind; `wide` adds the extra ones; `allNamespaces` puts NAMESPACE first. */
