@@ -19,6 +19,7 @@ import { registerProcessCommands } from './commands/process.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
+import { registerStack } from './commands/stack.js';
 
 /** The whole command tree, bound to one context. */
 export function buildProgram(ctx: CliContext): Command {
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExec(program, ctx);
   registerNode(program, ctx);
   registerAccess(program, ctx);
+  registerStack(program, ctx);
   registerLaterCommands(program, ctx);
   return program;
 }
