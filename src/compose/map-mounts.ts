@@ -45,6 +45,7 @@ function fileRefs(ctx: MapContext, path: Path, refs: Array<string | ComposeFileR
     const ref = typeof r === 'string' ? { source: r } : r;
     const p = typeof r === 'string' ? [...path, i] : [...path, i, 'source'];
     const source = names.get(ref.source);
+    if (source === '') return; // the top-level entry is refused already
     if (source === undefined) {
       ctx.issue(p, `a ${what} declared under the top-level ${what}s`, ref.source);
       return;
@@ -103,6 +104,7 @@ function volumeMount(ctx: MapContext, path: Path, v: ComposeVolumeLong & { optio
     return undefined;
   }
   const source = names.get(v.source);
+  if (source === '') return undefined; // the top-level entry is refused already
   if (source === undefined) {
     ctx.issue(typeof v.source === 'string' ? path : [...path, 'source'], 'a volume declared under the top-level volumes', v.source);
     return undefined;

@@ -31,9 +31,10 @@ function fileObjects(ctx: MapContext, kind: 'Secret' | 'Config', entries: Record
   for (const [key, def] of Object.entries(entries ?? {})) {
     const base: Path = [top, key];
     const ext = isExternal(ctx, [...base, 'external'], def.external);
-    const name = ext.external ? ext.name ?? def.name ?? key : objectName(def.name ?? key);
+    const name = objectName(ext.external ? ext.name ?? def.name ?? key : def.name ?? key);
     if (!isDnsLabel(name)) {
       ctx.issue(def.name !== undefined ? [...base, 'name'] : base, `a name that is ${DNS_LABEL_RULE} once "_" and "." are written "-"`, name);
+      names.set(key, '');
       continue;
     }
     names.set(key, name);
@@ -76,9 +77,10 @@ function volumeObjects(ctx: MapContext, project: ComposeProject, names: Map<stri
     const def = def0 ?? {};
     const base: Path = ['volumes', key];
     const ext = isExternal(ctx, [...base, 'external'], def.external);
-    const name = ext.external ? ext.name ?? def.name ?? key : objectName(def.name ?? key);
+    const name = objectName(ext.external ? ext.name ?? def.name ?? key : def.name ?? key);
     if (!isDnsLabel(name)) {
       ctx.issue(base, `a volume name that is ${DNS_LABEL_RULE} once "_" and "." are written "-"`, name);
+      names.set(key, '');
       continue;
     }
     names.set(key, name);
