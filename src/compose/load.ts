@@ -83,6 +83,9 @@ export function loadCompose(text: string, file: string, env: Readonly<Record<str
   return { project: data as ComposeProject, lineOf };
 }
 
+/** JSON schema types as the messages say them. */
+const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a mapping', integer: 'an integer', string: 'a string', number: 'a number', boolean: 'true or false', null: 'null' };
+
 /** Compose field path of an ajv JSON pointer (`/services/web/ports/0`). */
 function pointerPath(pointer: string, data: unknown): Path {
   const parts = pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
@@ -110,7 +113,7 @@ function schemaIssues(errors: Ajv.ErrorObject[], data: unknown, at: (p: Path, ex
       if (pointers.some((p) => p !== e.dataPath && p.startsWith(e.dataPath))) continue;
       issue = at(base, 'one of the forms the Compose specification allows here', renderValue(valueAt(data, base)));
     } else if (e.keyword === 'type') {
-      issue = at(base, `a ${String(params.type).split(',').join(' or ')}`, renderValue(valueAt(data, base)));
+      issue = at(base, String(params.type).split(',').map((t) => TYPE_WORDS[t] ?? `a ${t}`).join(' or '), renderValue(valueAt(data, base)));
     } else if (e.keyword === 'enum') {
       issue = at(base, `one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`, renderValue(valueAt(data, base)));
     } else {

@@ -4,7 +4,7 @@
  * environment, ports, deploy, healthcheck, mounts. Returns the object as the API takes it, and
  * where each spec field came from, so that the API's validation issues name the compose field.
  */
-import type { MapContext, Path } from './context.js';
+import { rawFound, type MapContext, type Path } from './context.js';
 import { labelMap, mapEnvironment } from './map-env.js';
 import { mapDeploy } from './map-deploy.js';
 import { mapHealthcheck } from './map-health.js';
@@ -39,7 +39,7 @@ function words(ctx: MapContext, path: Path, v: string | string[] | null | undefi
 export function mapService(ctx: MapContext, name: string, svc: ComposeService, names: StackNames): MappedObject {
   const base: Path = ['services', name];
   const spec: Record<string, unknown> = {};
-  if (svc.image === undefined) ctx.issue([...base, 'image'], svc.build !== undefined ? 'an image (build is not supported: build and push the image, then name it here)' : 'an image', 'nothing');
+  if (svc.image === undefined) ctx.issue([...base, 'image'], svc.build !== undefined ? 'an image (build is not supported: build and push the image, then name it here)' : 'an image', rawFound('nothing'));
   else spec.image = svc.image;
   if (svc.build !== undefined && svc.image !== undefined) ctx.warn([...base, 'build'], `not supported: the image ${svc.image} must be built and pushed to a registry first`);
   const entrypoint = words(ctx, [...base, 'entrypoint'], svc.entrypoint);

@@ -51,7 +51,7 @@ export function composeToStack(input: ComposeInput): ComposeStack {
   const names: StackNames = { secrets: new Map(), configs: new Map(), volumes: new Map() };
   const mapped = mapTopLevel(ctx, project, names);
   const services = project.services ?? {};
-  if (Object.keys(services).length === 0) ctx.issue(['services'], 'at least one service', 'none');
+  if (Object.keys(services).length === 0) ctx.issue(['services'], 'at least one service', rawFound('none'));
   for (const [name, svc] of Object.entries(services)) {
     if (serviceName(ctx, ['services', name], name) === undefined) continue;
     mapped.push(mapService(ctx, name, svc, names));
