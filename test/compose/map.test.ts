@@ -187,3 +187,29 @@ volumes:
     assert.match(s.warnings.find((w) => w.path === 'services.s.container_name')?.reason ?? '', /task names are chosen by Flotilla/);
   });
 });
+
+void describe('compose mapping: an awesome-compose style file written for docker compose', () => {
+  const stack = mapFixture('react-express-mysql/compose.yaml');
+
+  void it('maps it, with the $$ escape kept for the shell and binds resolved against the file', () => {
+    const db = spec(stack, 'db');
+    assert.deepEqual(db.args, ['--default-authentication-plugin=mysql_native_password']);
+    assert.deepEqual(db.restart, { condition: 'any', delaySeconds: 1, maxDelaySeconds: 60 });
+    assert.deepEqual(db.probes.readiness?.exec?.command, ['/bin/sh', '-c', 'mysqladmin ping -h 127.0.0.1 --password="$(cat /run/secrets/db-password)" --silent']);
+    assert.equal(db.probes.startup?.failureThreshold, Math.ceil(30 / 3) + 5);
+    assert.deepEqual(db.ports.map((p) => p.port), [3306, 33060]);
+    assert.deepEqual(db.env, { MYSQL_DATABASE: 'example', MYSQL_ROOT_PASSWORD_FILE: '/run/secrets/db-password' });
+    const backend = spec(stack, 'backend');
+    assert.deepEqual(backend.args, ['npm', 'run', 'start-watch']);
+    assert.deepEqual(backend.ports.map((p) => [p.port, p.publish]), [[80, 80], [9229, 9229], [9230, 9230]]);
+    assert.equal(backend.volumes[0]?.type, 'bind');
+    assert.match(backend.volumes[0]?.source ?? '', /fixtures\/react-express-mysql\/backend\/src$/);
+    assert.equal(backend.volumes[0]?.readOnly, true);
+    assert.deepEqual(objectOf(stack, 'Volume', 'back-notused').spec, { driver: 'local' });
+  });
+
+  void it('warns for build, the anonymous volume and the networks, one line each', () => {
+    assert.deepEqual(stack.warnings.map((w) => w.path), ['networks', 'services.backend.build', 'services.frontend.build', 'services.frontend.volumes[1]']);
+    assert.match(stack.warnings[1]?.reason ?? '', /the image registry\.example\.com\/awesome\/backend:latest must be built and pushed to a registry first/);
+  });
+});
