@@ -9,7 +9,7 @@ import { labelMap, mapEnvironment } from './map-env.js';
 import { mapDeploy } from './map-deploy.js';
 import { mapHealthcheck } from './map-health.js';
 import { mapMounts, type StackNames } from './map-mounts.js';
-import { mapPorts } from './map-ports.js';
+import { mapPorts, type PortOut } from './map-ports.js';
 import type { ComposeService } from './model.js';
 import { STACK_LABEL } from './names.js';
 import { shellWords } from './shell-words.js';
@@ -51,6 +51,10 @@ export function mapService(ctx: MapContext, name: string, svc: ComposeService, n
   if (svc.user !== undefined) spec.user = svc.user;
   spec.ports = mapPorts(ctx, base, svc);
   mapDeploy(ctx, base, svc, spec);
+  const published = (spec.ports as PortOut[]).filter((p) => p.publish !== undefined).map((p) => p.publish);
+  if (published.length > 0 && typeof spec.replicas === 'number' && spec.replicas > 1) {
+    ctx.warn([...base, 'ports'], `the scheduler reserves published port${published.length > 1 ? 's' : ''} ${published.join(', ')} on each node running a task: at most one of the ${spec.replicas} replicas per node`);
+  }
   spec.probes = mapHealthcheck(ctx, base, svc.healthcheck);
   mapMounts(ctx, base, svc, names, spec);
   if (svc.labels !== undefined) ctx.warn([...base, 'labels'], 'container labels are not supported (deploy.labels become the service\'s annotations): left out');

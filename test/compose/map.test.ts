@@ -88,9 +88,10 @@ void describe('compose mapping: the voting-app style stack', () => {
   });
 
   void it('names each field it cannot map in one warning (field and why), and nothing else', () => {
-    assert.deepEqual(stack.warnings.map((w) => w.path), ['networks', 'services.web.deploy.restart_policy.max_attempts', 'services.cache.labels']);
+    assert.deepEqual(stack.warnings.map((w) => w.path), ['networks', 'services.web.deploy.restart_policy.max_attempts', 'services.web.ports', 'services.cache.labels']);
     assert.match(stack.warnings[0]?.reason ?? '', /front-tier, back-tier are not isolated .* the stack is one namespace \(voting\)/);
     assert.match(stack.warnings[1]?.reason ?? '', /without a limit/);
+    assert.equal(stack.warnings[2]?.reason, 'the scheduler reserves published port 8080 on each node running a task: at most one of the 2 replicas per node');
   });
 });
 

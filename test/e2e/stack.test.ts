@@ -10,7 +10,9 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -18,6 +20,7 @@ import { buildBusyboxImage } from '../helpers/images.js';
 import { eventually, UpCluster, type TaskJson } from '../helpers/flotilla.js';
 
 const STACK = 'shop';
+const PUBLISHED = 20_000 + Math.floor(Math.random() * 10_000);
 
 function composeFile(opts: { webGreeting: string; withCache: boolean }): string {
   return `# web + api + db + cache, in the style of docker's example-voting-app
@@ -27,15 +30,15 @@ services:
     command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
     environment:
       GREETING: ${opts.webGreeting}
-    expose: ["8080"]
+    ports: ["\${STACK_E2E_PORT}:8080"]
     deploy:
-      replicas: 2
-      update_config: {parallelism: 2, order: start-first, monitor: 1s}
+      update_config: {order: stop-first, monitor: 1s}
   api:
     image: \${STACK_E2E_IMAGE}
     entrypoint: ["sh", "-c"]
     command: ["exec httpd -f -p 5000 -h /www"]
     expose: ["5000"]
+    deploy: {replicas: 2}
     secrets: [db_password]
     environment: [DB_HOST=db, CACHE_HOST=cache]
     depends_on:
@@ -86,6 +89,7 @@ describe('flotilla stack on flotilla up: a Compose stack end to end', { timeout:
     registry = await startRegistry();
     const image = await buildBusyboxImage(registry.host, 'demo/stack', '1', { files: { 'www/index.html': 'hello from the stack\n' } });
     process.env.STACK_E2E_IMAGE = image.ref;
+    process.env.STACK_E2E_PORT = String(PUBLISHED);
     dir = await mkdtemp(path.join(tmpdir(), 'flotilla-stack-'));
     await writeFile(path.join(dir, 'db_password.txt'), 's3cr3t-from-file\n');
     await writeFile(path.join(dir, 'compose.yaml'), composeFile({ webGreeting: 'hello', withCache: true }));
@@ -126,14 +130,26 @@ describe('flotilla stack on flotilla up: a Compose stack end to end', { timeout:
     assert.match(r.stdout, /volume\/db-data created/);
     for (const s of ['web', 'api', 'db', 'cache']) assert.match(r.stdout, new RegExp(`service/${s} created`));
     assert.match(r.stdout, /service\/api waiting for db \(service_healthy\), cache \(service_started\)/);
-    assert.match(r.stdout, /service\/api started with 1 replica/);
+    assert.match(r.stdout, /service\/api started with 2 replicas/);
     assert.match(r.stderr, /warning: .*compose\.yaml: networks: front-tier, back-tier are not isolated/);
+    let seen = '';
     const all = await eventually('every service running and ready', 120_000, async () => {
       const ts = await tasks();
       const counts = { web: running(ts, 'web').filter((t) => t.status?.ready).length, api: running(ts, 'api').filter((t) => t.status?.ready).length, db: running(ts, 'db').filter((t) => t.status?.ready).length, cache: running(ts, 'cache').length };
-      return counts.web === 2 && counts.api === 1 && counts.db === 1 && counts.cache === 1 ? ts : undefined;
-    });
+      seen = ts.map((t) => `${t.metadata.name} ${t.status?.state ?? '?'} ready=${String(t.status?.ready)} ${t.status?.message ?? ''}`).join('\n');
+      return counts.web === 1 && counts.api === 2 && counts.db === 1 && counts.cache === 1 ? ts : undefined;
+    }).catch((err: Error) => { throw new Error(`${err.message}; tasks:\n${seen}`); });
     assert.equal(all.filter((t) => t.spec.desiredState === 'running').length, 5);
+  });
+
+  it('publishes web\'s port through the routing mesh (the agent\'s nft table)', async () => {
+    const svc = JSON.parse((await c().cli(['get', 'service', 'web', '-n', STACK, '-o', 'json'])).stdout) as { spec: { ports: unknown[] } };
+    assert.deepEqual(svc.spec.ports, [{ port: 8080, targetPort: 8080, protocol: 'tcp', publish: PUBLISHED }]);
+    let table = '';
+    await eventually('the published port in the routing mesh', 30_000, async () => {
+      table = (await promisify(execFile)('nft', ['-nn', 'list', 'table', 'ip', 'flotilla'])).stdout;
+      return new RegExp(`(tcp|6) \\. ${PUBLISHED} : goto mesh-`).test(table) ? true : undefined;
+    }).catch((err: Error) => { throw new Error(`${err.message}; table:\n${table}`); });
   });
 
   it('the api reads its secret and reaches web and db by their compose names', async () => {
@@ -183,7 +199,7 @@ describe('flotilla stack on flotilla up: a Compose stack end to end', { timeout:
     assert.deepEqual(svcs.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]).sort(), ['api', 'db', 'web']);
     await eventually('web updated in place (new env in its tasks)', 120_000, async () => {
       const ws = running(await tasks(), 'web');
-      if (ws.length !== 2) return undefined;
+      if (ws.length !== 1) return undefined;
       const envs = await Promise.all(ws.map(async (t) => c().cli(['exec', '-n', STACK, t.metadata.name, '--', 'sh', '-c', 'echo $GREETING'])));
       return envs.every((e) => e.stdout === 'bonjour\n') ? true : undefined;
     });
