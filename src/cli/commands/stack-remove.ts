@@ -7,14 +7,11 @@
 import { ConflictError, NotFoundError } from '../../api/errors.js';
 import { keyOf, type ApiObject } from '../../api/object.js';
 import type { TaskSpec } from '../../api/kinds.js';
+import { sleep } from '../../lifecycle.js';
 import type { CliClient, CliIO } from '../context.js';
 
-const POLL_MS = 500;
-
-/** Sleeps `ms` (the one timer of the stack commands' polling). */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+/** How often the stack commands look again while they wait. */
+export const POLL_MS = 500;
 
 /** Deletes `objects`, printing `kind/name deleted` for each. */
 export async function removeStackObjects(client: CliClient, io: CliIO, objects: ApiObject[], timeoutMs: number): Promise<void> {

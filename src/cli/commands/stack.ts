@@ -24,9 +24,8 @@ import type { CliClient, CliContext } from '../context.js';
 import { NotImplementedError, UsageError } from '../errors.js';
 import { OUTPUT_FORMATS, renderList, type OutputFormat } from '../format/output.js';
 import { renderTable } from '../format/table.js';
-import { removeStackObjects, sleep } from './stack-remove.js';
-
-const POLL_MS = 500;
+import { sleep } from '../../lifecycle.js';
+import { POLL_MS, removeStackObjects } from './stack-remove.js';
 
 interface DeployOptions {
   composeFile: string[];
