@@ -1,18 +1,20 @@
 /**
  * A compose file into the objects of one stack (the entry point of src/compose):
  *
- *   loadCompose (YAML, ${VAR}, compose-spec schema)
+ *   loadCompose (YAML, ${VAR} from the environment and the .env file beside, compose-spec schema)
  *     ──> mapTopLevel: Secret, Config, Volume objects; networks warnings
  *     ──> mapService per service: Service objects
  *     ──> depends_on: the start order (a cycle or an unknown service is an issue)
  *     ──> every object through the API's own validateObject: issues named by compose field
  *     ──> { objects, warnings, dependsOn, order }   or one ValidationError with every issue
  */
+import path from 'node:path';
 import { ValidationError, type ValidationIssue } from '../api/errors.js';
 import type { ApiObject } from '../api/object.js';
 import { validateObject } from '../api/validate/index.js';
 import { MapContext, rawFound, type ComposeWarning, type Path } from './context.js';
 import { loadCompose } from './load.js';
+import { parseDotenv } from './map-env.js';
 import type { StackNames } from './map-mounts.js';
 import { mapService, type MappedObject } from './map-service.js';
 import { mapTopLevel } from './map-top.js';
@@ -46,8 +48,9 @@ export interface ComposeInput {
 
 /** Converts a compose file into the stack's objects; throws ValidationError listing every issue. */
 export function composeToStack(input: ComposeInput): ComposeStack {
-  const { project, lineOf } = loadCompose(input.text, input.file, input.env);
-  const ctx = new MapContext({ file: input.file, dir: input.dir, stack: input.stack, env: input.env, readFile: input.readFile, lineOf });
+  const env = { ...dotenvBeside(input), ...input.env };
+  const { project, lineOf } = loadCompose(input.text, input.file, env);
+  const ctx = new MapContext({ file: input.file, dir: input.dir, stack: input.stack, env, readFile: input.readFile, lineOf });
   const names: StackNames = { secrets: new Map(), configs: new Map(), volumes: new Map() };
   const mapped = mapTopLevel(ctx, project, names);
   const services = project.services ?? {};
@@ -72,6 +75,15 @@ export function composeToStack(input: ComposeInput): ComposeStack {
   }
   if (issues.length > 0) throw new ValidationError(issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity)));
   return { stack: input.stack, objects, warnings: ctx.warnings, dependencies };
+}
+
+/** The `.env` file beside the compose file, as Compose reads it for interpolation (the environment wins). */
+function dotenvBeside(input: ComposeInput): Record<string, string> {
+  try {
+    return parseDotenv(input.readFile(path.join(input.dir, '.env')).toString('utf8'));
+  } catch {
+    return {};
+  }
 }
 
 /** `[0].port` -> [0, 'port']. */

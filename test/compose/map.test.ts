@@ -214,3 +214,16 @@ void describe('compose mapping: an awesome-compose style file written for docker
     assert.match(stack.warnings[1]?.reason ?? '', /the image registry\.example\.com\/awesome\/backend:latest must be built and pushed to a registry first/);
   });
 });
+
+void describe('compose interpolation from the .env file beside the compose file', () => {
+  void it('reads .env for ${VAR}, and the environment wins over it', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = await mkdtemp(path.join(tmpdir(), 'compose-dotenv-'));
+    await writeFile(path.join(dir, '.env'), 'TAG=from-dotenv\nREPO=demo/app\n');
+    const text = 'services:\n  s:\n    image: ${REPO}:${TAG}\n';
+    assert.equal(spec(mapText(text, { dir }), 's').image, 'demo/app:from-dotenv');
+    assert.equal(spec(mapText(text, { dir, env: { TAG: '2' } }), 's').image, 'demo/app:2');
+  });
+});

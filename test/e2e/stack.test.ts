@@ -5,7 +5,8 @@
  * (not ready until its file exists) and the api, which depends_on it being healthy, starts only
  * then; the api reads its secret and reaches web by its compose name; the db's named volume
  * survives kill -9 of its task; a second deploy is unchanged, a changed one updates in place and
- * --prune removes what left the file; `stack rm` leaves no object, task or container behind.
+ * --prune removes what left the file; a stack the server refuses creates nothing; `stack rm`
+ * leaves no object, task or container behind.
  * Run under flock /tmp/flotilla-up.lock (it writes the machine's nft table).
  */
 import { after, before, describe, it } from 'node:test';
@@ -203,6 +204,29 @@ describe('flotilla stack on flotilla up: a Compose stack end to end', { timeout:
       const envs = await Promise.all(ws.map(async (t) => c().cli(['exec', '-n', STACK, t.metadata.name, '--', 'sh', '-c', 'echo $GREETING'])));
       return envs.every((e) => e.stdout === 'bonjour\n') ? true : undefined;
     });
+  });
+
+  it('a stack the server refuses (a published port another stack holds) creates nothing at all', async () => {
+    const other = path.join(dir, 'other.yaml');
+    await writeFile(other, `services:
+  fine:
+    image: \${STACK_E2E_IMAGE}
+    secrets: [token]
+  clash:
+    image: \${STACK_E2E_IMAGE}
+    ports: ["${PUBLISHED}:8080"]
+secrets:
+  token: {file: ./db_password.txt}
+volumes:
+  unused:
+`);
+    const r = await c().cli(['stack', 'deploy', '-c', other, 'other']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`publish.*${PUBLISHED}`));
+    for (const kind of ['services', 'secrets', 'volumes']) {
+      const left = await c().cli(['get', kind, '-n', 'other', '-o', 'json']);
+      assert.deepEqual((JSON.parse(left.stdout) as { items: unknown[] }).items, [], `no ${kind} of the refused stack`);
+    }
   });
 
   it('stack rm removes exactly what the stack created: no object, task or container left', async () => {
