@@ -131,6 +131,7 @@ function dependenciesOf(ctx: MapContext, project: ComposeProject): StackDependen
   for (const [name, svc] of Object.entries(services)) {
     const d = svc.depends_on;
     if (d === undefined) continue;
+    if (svc.deploy?.mode === 'global') ctx.warn(['services', name, 'depends_on'], 'not honoured for mode: global (a global service cannot wait at 0 replicas): it starts at once');
     const entries = Array.isArray(d) ? d.map((on) => [on, { condition: 'service_started' }] as const) : Object.entries(d);
     for (const [on, opts] of entries) {
       const path: Path = ['services', name, 'depends_on', ...(Array.isArray(d) ? [d.indexOf(on)] : [on])];

@@ -33,6 +33,7 @@ void describe('stack deploy plan', () => {
     const replicas = Object.fromEntries(plan.apply.filter((o) => o.kind === 'Service').map((o) => [o.metadata.name, (o.spec as ServiceSpec).replicas]));
     assert.deepEqual(replicas, { web: 0, api: 0, db: 1, agent: 1 });
     assert.deepEqual(plan.conflicts, []);
+    assert.deepEqual(stack.warnings.map((w) => `${w.path}: ${w.reason}`), ['services.agent.depends_on: not honoured for mode: global (a global service cannot wait at 0 replicas): it starts at once']);
   });
 
   void it('does not hold services that exist already (a second deploy updates in place) and lists stale stack objects', () => {
