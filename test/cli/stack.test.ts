@@ -75,6 +75,14 @@ void describe('flotilla stack', () => {
     assert.equal((client.objects.get('Secret/shop/pw')?.spec as { data: Record<string, string> }).data['pw.txt'], Buffer.from('hunter2').toString('base64'));
   });
 
+  void it('fails naming the dependency when it is not up within --timeout; the held service stays at 0 replicas', async () => {
+    const client = new FakeClient();
+    const r = await run(['stack', 'deploy', '--timeout', '0', '-c', await composeDir(), 'shop'], client);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /compose\.yaml: services\.web\.depends_on: expected db started within 0s \(web stays at 0 replicas: deploy again once they are up\)/);
+    assert.equal((client.objects.get('Service/shop/web')?.spec as ServiceSpec).replicas, 0);
+  });
+
   void it('sends nothing for a bad file: every issue on stderr, exit 1', async () => {
     const client = new FakeClient();
     const r = await run(['stack', 'deploy', '-c', await composeDir('services:\n  api:\n    image: busybox:1\n    deploy: {replicas: two}\n'), 'shop'], client);

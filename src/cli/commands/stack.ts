@@ -79,13 +79,13 @@ async function deploy(ctx: CliContext, name: string, opts: DeployOptions): Promi
   const plan = planDeploy(result, await objectsOf(client, { namespace: name }));
   if (plan.conflicts.length > 0) throw new ConflictError(plan.conflicts.join('; '));
   for (const r of await client.apply(plan.apply)) ctx.io.out(`${displayName(r)} ${r.action}\n`);
-  for (const s of plan.starts) await start(ctx, client, name, s, opts.timeout * 1000);
+  for (const s of plan.starts) await start(ctx, client, name, s, opts.timeout * 1000, file);
   if (opts.prune === true) await removeStackObjects(client, ctx.io, plan.stale, opts.timeout * 1000);
   else for (const o of plan.stale) ctx.io.out(`${o.kind.toLowerCase()}/${o.metadata.name} kept: not in ${file} (stack deploy --prune deletes it)\n`);
 }
 
 /** Waits for what a held service depends on, then gives it its replicas. */
-async function start(ctx: CliContext, client: CliClient, namespace: string, s: HeldStart, timeoutMs: number): Promise<void> {
+async function start(ctx: CliContext, client: CliClient, namespace: string, s: HeldStart, timeoutMs: number, file: string): Promise<void> {
   ctx.io.out(`service/${s.service} waiting for ${s.waitFor.map((d) => `${d.on} (${d.condition})`).join(', ')}\n`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -93,7 +93,7 @@ async function start(ctx: CliContext, client: CliClient, namespace: string, s: H
     const missing = deps.filter(({ d, svc }) => !dependencyMet(svc, d.condition));
     if (missing.length === 0) break;
     if (Date.now() > deadline) {
-      throw new ValidationError([{ path: `services.${s.service}.depends_on`, expected: `${missing.map(({ d }) => `${d.on} ${d.condition === 'service_healthy' ? 'healthy' : 'started'}`).join(' and ')} within ${timeoutMs / 1000}s (${s.service} stays at 0 replicas: deploy again once they are up)` }]);
+      throw new ValidationError([{ file, path: `services.${s.service}.depends_on`, expected: `${missing.map(({ d }) => `${d.on} ${d.condition === 'service_healthy' ? 'healthy' : 'started'}`).join(' and ')} within ${timeoutMs / 1000}s (${s.service} stays at 0 replicas: deploy again once they are up)` }]);
     }
     await sleep(POLL_MS);
   }
