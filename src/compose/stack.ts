@@ -12,6 +12,7 @@ import path from 'node:path';
 import { ValidationError, type ValidationIssue } from '../api/errors.js';
 import type { ApiObject } from '../api/object.js';
 import { validateObject } from '../api/validate/index.js';
+import { pathString } from '../api/validate/issues.js';
 import { MapContext, rawFound, type ComposeWarning, type Path } from './context.js';
 import { loadCompose } from './load.js';
 import { parseDotenv } from './map-env.js';
@@ -98,14 +99,10 @@ function composeIssue(ctx: MapContext, m: MappedObject, i: ValidationIssue): Val
     .sort((a, b) => b.field.length - a.field.length)[0];
   const compose = origin === undefined ? m.compose : origin.keepSuffix === true ? [...origin.compose, ...suffixPath(i.path.slice(origin.field.length))] : origin.compose;
   const line = ctx.opts.lineOf(compose);
-  const out: ValidationIssue = { file: ctx.opts.file, path: pathText(compose), expected: `${i.expected} (Flotilla's ${m.object.kind} ${i.path})` };
+  const out: ValidationIssue = { file: ctx.opts.file, path: pathString(compose), expected: `${i.expected} (Flotilla's ${m.object.kind} ${i.path})` };
   if (i.found !== undefined) out.found = i.found;
   if (line !== undefined) out.line = line;
   return out;
-}
-
-function pathText(p: Path): string {
-  return p.map((s, n) => (typeof s === 'number' ? `[${s}]` : n === 0 ? s : `.${s}`)).join('');
 }
 
 /** Services other services depend on but that declare no port: their name leads nowhere. */
