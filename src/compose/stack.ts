@@ -35,6 +35,8 @@ export interface ComposeStack {
   objects: ApiObject[];
   warnings: ComposeWarning[];
   dependencies: StackDependency[];
+  /** An issue the server found in one of `objects`, named by the compose field it came from. */
+  explain(object: ApiObject, issue: ValidationIssue): ValidationIssue;
 }
 
 /** Inputs of one conversion. */
@@ -75,7 +77,11 @@ export function composeToStack(input: ComposeInput): ComposeStack {
     }
   }
   if (issues.length > 0) throw new ValidationError(issues.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity)));
-  return { stack: input.stack, objects, warnings: ctx.warnings, dependencies };
+  const explain = (object: ApiObject, issue: ValidationIssue): ValidationIssue => {
+    const m = mapped.find((x) => x.object.kind === object.kind && x.object.metadata.name === object.metadata.name);
+    return m === undefined ? issue : composeIssue(ctx, m, issue);
+  };
+  return { stack: input.stack, objects, warnings: ctx.warnings, dependencies, explain };
 }
 
 /** The `.env` file beside the compose file, as Compose reads it for interpolation (the environment wins). */

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../src/cli/program.js';
 import type { ApiObject, ObjectKey } from '../../src/api/object.js';
+import { ValidationError } from '../../src/api/errors.js';
+import type { ApplyResult } from '../../src/cli/context.js';
 import type { ServiceSpec } from '../../src/api/kinds.js';
 import { STACK_LABEL } from '../../src/compose/names.js';
 import { FakeClient, fakeDeps, obj, type Captured } from './fake-client.js';
@@ -89,6 +91,18 @@ void describe('flotilla stack', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /compose\.yaml, line 4: services\.api\.deploy\.replicas: expected a number \(whole, >= 0\), found "two"/);
     assert.deepEqual(client.calls, []);
+  });
+
+  void it('names the compose field of an issue the server finds in one document', async () => {
+    class RefusingClient extends FakeClient {
+      override apply(objects: ApiObject[]): Promise<ApplyResult[]> {
+        const web = objects.findIndex((o) => o.metadata.name === 'web');
+        return Promise.reject(new ValidationError([{ document: web + 1, path: 'spec.ports[0].publish', expected: 'a port no other service publishes', found: '8080/tcp (published by service blog/www)' }]));
+      }
+    }
+    const r = await run(['stack', 'deploy', '-c', await composeDir(), 'shop'], new RefusingClient());
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^error: .*compose\.yaml, line 5: services\.web\.ports: expected a port no other service publishes \(Flotilla's Service spec\.ports\[0\]\.publish\), found 8080\/tcp \(published by service blog\/www\)$/m);
   });
 
   void it('refuses to replace objects another stack or a user owns, before writing anything', async () => {

@@ -222,7 +222,7 @@ volumes:
 `);
     const r = await c().cli(['stack', 'deploy', '-c', other, 'other']);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`publish.*${PUBLISHED}`));
+    assert.match(r.stderr, new RegExp(`other\\.yaml, line 7: services\\.clash\\.ports: expected a port no other service publishes.*found ${PUBLISHED}/tcp \\(published by service shop/web\\)`), r.stderr);
     for (const kind of ['services', 'secrets', 'volumes']) {
       const left = await c().cli(['get', kind, '-n', 'other', '-o', 'json']);
       assert.deepEqual((JSON.parse(left.stdout) as { items: unknown[] }).items, [], `no ${kind} of the refused stack`);

@@ -4,7 +4,8 @@
  *
  *   deploy: compose file ──> composeToStack (local: schema, mapping, the API's validation)
  *             ──> warnings (one line per field Flotilla does not do) on stderr
- *             ──> list the namespace ──> planDeploy ──> ONE apply (all or nothing)
+ *             ──> list the namespace ──> planDeploy ──> ONE apply (all or nothing; the server's
+ *                 issues named by compose field)
  *             ──> held services scaled up in depends_on order once what they wait for is up
  *             ──> stale objects: deleted with --prune, else named
  *   rm:     every object labelled flotilla.dev/stack=STACK, services first
@@ -18,9 +19,9 @@ import type { ServiceSpec } from '../../api/kinds.js';
 import { formatWarning } from '../../compose/context.js';
 import { STACK_LABEL, isStackName } from '../../compose/names.js';
 import { STACK_KINDS, dependencyMet, planDeploy, type HeldStart } from '../../compose/plan.js';
-import { composeToStack } from '../../compose/stack.js';
+import { composeToStack, type ComposeStack } from '../../compose/stack.js';
 import { displayName, nonNegativeInt } from '../args.js';
-import type { CliClient, CliContext } from '../context.js';
+import type { ApplyResult, CliClient, CliContext } from '../context.js';
 import { NotImplementedError, UsageError } from '../errors.js';
 import { OUTPUT_FORMATS, renderList, type OutputFormat } from '../format/output.js';
 import { renderTable } from '../format/table.js';
@@ -78,10 +79,23 @@ async function deploy(ctx: CliContext, name: string, opts: DeployOptions): Promi
   const client = await ctx.client();
   const plan = planDeploy(result, await objectsOf(client, { namespace: name }));
   if (plan.conflicts.length > 0) throw new ConflictError(plan.conflicts.join('; '));
-  for (const r of await client.apply(plan.apply)) ctx.io.out(`${displayName(r)} ${r.action}\n`);
+  for (const r of await applyStack(client, plan.apply, result)) ctx.io.out(`${displayName(r)} ${r.action}\n`);
   for (const s of plan.starts) await start(ctx, client, name, s, opts.timeout * 1000, file);
   if (opts.prune === true) await removeStackObjects(client, ctx.io, plan.stale, opts.timeout * 1000);
   else for (const o of plan.stale) ctx.io.out(`${o.kind.toLowerCase()}/${o.metadata.name} kept: not in ${file} (stack deploy --prune deletes it)\n`);
+}
+
+/** The one apply of the stack; issues the server finds in a document are named by their compose field. */
+async function applyStack(client: CliClient, objects: ApiObject[], stack: ComposeStack): Promise<ApplyResult[]> {
+  try {
+    return await client.apply(objects);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.issues.map((i) => {
+      const o = i.document !== undefined ? objects[i.document - 1] : undefined;
+      return o === undefined ? i : stack.explain(o, i);
+    }));
+  }
 }
 
 /** Waits for what a held service depends on, then gives it its replicas. */
