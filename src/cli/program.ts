@@ -25,6 +25,7 @@ import { registerTop } from './commands/top.js';
 import { registerExplain } from './commands/explain.js';
 import { registerVersion } from './commands/version.js';
 import { decorateCommands } from './help/decorate.js';
+import { registerStack } from './commands/stack.js';
 
 /** The whole command tree, bound to one context. */
 export function buildProgram(ctx: CliContext): Command {
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTop(program, ctx);
   registerNode(program, ctx);
   registerAccess(program, ctx);
+  registerStack(program, ctx);
   registerLaterCommands(program, ctx);
   registerCompletion(program, ctx);
   registerExplain(program, ctx);

@@ -93,7 +93,7 @@ async function applyOnce(ctx: ApiContext, wanted: Wanted[], identity: Identity):
     if (stored === undefined) {
       if (w.expected !== undefined) throw new ConflictError(`${keyString(keyOf(w.obj))} does not exist, but revision ${w.expected} was expected`);
       const obj = newObject(w.obj);
-      await admit(ctx, { operation: 'create', identity, object: obj });
+      await admitDocument(ctx, { operation: 'create', identity, object: obj }, i);
       ops.push({ op: 'create', object: await ctx.codec.toStore(obj) });
       result.action = 'created';
       continue;
@@ -106,10 +106,20 @@ async function applyOnce(ctx: ApiContext, wanted: Wanted[], identity: Identity):
     const cur = await ctx.codec.fromStore(stored);
     if (specEqual(cur.spec, keepAutoscaledReplicas(cur, w.obj).spec) && specEqual(cur.metadata.labels, m.labels) && specEqual(cur.metadata.annotations ?? {}, keepControllerAnnotations(cur.metadata.annotations, m.annotations) ?? {})) continue;
     const next = mergeSpec(cur, w.obj);
-    await admit(ctx, { operation: 'update', identity, object: next, old: cur });
+    await admitDocument(ctx, { operation: 'update', identity, object: next, old: cur }, i);
     ops.push({ op: 'update', object: await ctx.codec.toStore(next), expectedRevision: stored.metadata.revision });
     result.action = 'configured';
   }
   if (ops.length > 0) await ctx.store.txn(ops);
   return results;
+}
+
+/** Admission of document `index`: its issues say which document they are about (as validation's do). */
+async function admitDocument(ctx: ApiContext, req: Parameters<typeof admit>[1], index: number): Promise<void> {
+  try {
+    await admit(ctx, req);
+  } catch (err) {
+    if (err instanceof ValidationError) throw new ValidationError(err.issues.map((is) => ({ ...is, document: is.document ?? index + 1 })));
+    throw err;
+  }
 }
