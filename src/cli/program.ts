@@ -8,6 +8,7 @@ import { CliContext, type CliDeps } from './context.js';
 import { errorLines, exitCodeOf } from './errors.js';
 import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
+import { registerCertificates } from './commands/ca.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerExec } from './commands/exec.js';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLogs(program, ctx);
   registerExec(program, ctx);
   registerNode(program, ctx);
+  registerCertificates(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);
   return program;

@@ -19,6 +19,7 @@ import { leaseSpecSchema } from './lease.js';
 import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
+import { revocationSpecSchema } from './revocation.js';
 import { statusSchemaOf } from './status.js';
 import { taskSpecSchema } from './task.js';
 import { volumeSpecSchema } from './volume.js';
@@ -33,6 +34,7 @@ export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
 export { grantSpecSchema, roleSpecSchema, userSpecSchema, BUILTIN_ROLE_NAMES, RULE_VERBS, type GrantSpec, type RoleSpec, type RoleRule, type UserSpec } from './rbac.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
+export { revocationSpecSchema, revocationNameOf } from './revocation.js';
 
 /** The API version every object may state; absent means the same. */
 export const API_VERSION = 'flotilla/v1';
@@ -65,7 +67,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,
   TrustPolicy: notSupportedYet('TrustPolicy'),
-  Revocation: notSupportedYet('Revocation'),
+  Revocation: revocationSpecSchema,
 };
 
 const envelope = z.object({

@@ -25,6 +25,8 @@ import { serveWatch } from './watch.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
 import { isProxyRoute, serveProxy, type ProxyEnv } from '../proxy/routes.js';
+import { isPkiRoute, servePkiRoute, type PkiRoutesEnv } from '../pki/routes.js';
+import type { Keyring } from '../secrets/codec.js';
 
 /** Options of the API server beside the shared context. */
 export interface ApiServerOptions {
@@ -35,6 +37,8 @@ export interface ApiServerOptions {
   readyTimeoutMs?: number;
   /** Node certificate and join token lifetimes. */
   join?: JoinSettings;
+  /** KEK ring of the stored cluster CA: enables /api/v1/ca and node rotate-cert (pki/routes.ts). */
+  caRing?: Keyring;
   /** Who leads the control plane, for /leaderz (absent: /leaderz is 404). */
   leadership?: () => { leader: boolean; id: string; leaderId?: string };
 }
@@ -58,6 +62,7 @@ const ROUTES: Record<'collection' | 'item' | 'status', Record<string, Handler>> 
 export async function startApiServer(opts: ApiServerOptions, host: string, port: number): Promise<ApiServer> {
   const live = new Set<Disposable>();
   const proxy: ProxyEnv = { ctx: opts.ctx, dialer: new AgentDialer(opts.pki), live };
+  const pkiRoutes: PkiRoutesEnv | undefined = opts.caRing !== undefined ? { store: opts.ctx.store, ring: opts.caRing, pki: opts.pki, dialer: proxy.dialer, bodyLimitBytes: opts.ctx.bodyLimitBytes } : undefined;
   const server = https.createServer({
     key: opts.pki.serverKeyPem,
     cert: opts.pki.serverCertPem,
@@ -70,11 +75,13 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+    void dispatch(opts, req, res, live, proxy, pkiRoutes).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
     // A client that fails the handshake (wrong CA, port scan) is not our error to log.
   });
+  // `flotilla ca rotate`: a new trust bundle or server certificate applies to new connections at once.
+  const unlistenPki = opts.pki.onChange(() => server.setSecureContext({ key: opts.pki.serverKeyPem, cert: opts.pki.serverCertPem, ca: opts.pki.caCertPem }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -87,6 +94,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     address: server.address() as AddressInfo,
     stop(): Promise<void> {
       stopping ??= (async () => {
+        unlistenPki();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...live].map(async (w) => w.stop()));
         server.closeIdleConnections();
@@ -100,7 +108,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   };
 }
 
-async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv): Promise<void> {
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv, pkiRoutes?: PkiRoutesEnv): Promise<void> {
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
@@ -117,6 +125,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (rest.length === 1 && rest[0] === 'revision') return methodIs(method, 'GET', async () => sendJson(res, 200, { revision: await ctx.store.revision() }));
   if (rest.length === 2 && rest[0] === ROTATE_KEY_PATH[0] && rest[1] === ROTATE_KEY_PATH[1]) return methodIs(method, 'POST', () => serveRotateKey(ctx, res, identity));
   if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
+  if (pkiRoutes !== undefined && isPkiRoute(rest)) return servePkiRoute(pkiRoutes, rest, method, identity, req, res);
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
   if (rest.length === 3 && rest[2] === 'rollout') return methodIs(method, 'POST', () => serveRolloutAction(ctx, { req, res, url, identity, kind, name: rest[1] }));
