@@ -95,8 +95,12 @@ export async function joinCluster(opts: { server: string; token: string; nodeNam
   const parsed = parseJoinToken(opts.token);
   const saved = await loadCredentials(opts.dataDir, opts.server);
   if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) return saved;
-  const { ca } = await requestJson<{ ca: string }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
+  const { ca, retired } = await requestJson<{ ca: string; retired?: string[] }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
   const got = bundleFingerprints(ca);
+  if (!got.includes(parsed.caFingerprint) && retired?.includes(parsed.caFingerprint) === true && got.length > 0) {
+    // Only a hint (this answer is not verified yet): the join fails either way.
+    throw new UnauthorizedError(`the join token pins CA ${parsed.caFingerprint.slice(0, 16)}, which the cluster at ${opts.server} says \`flotilla ca rotate\` retired: create a new token (\`flotilla token create\`)`);
+  }
   if (!got.includes(parsed.caFingerprint)) {
     throw new UnauthorizedError(`the server at ${opts.server} is not the cluster this token is for: its CA is sha256 ${got.join(' + ')}, the token expects ${parsed.caFingerprint}`);
   }

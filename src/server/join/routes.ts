@@ -46,7 +46,8 @@ function str(body: unknown, field: string): string {
 /** Serves the public join routes; false when the path is not one of them. */
 export async function servePublicJoin(env: JoinEnv, path: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   if (path === '/api/v1/join/ca' && method === 'GET') {
-    sendJson(res, 200, { ca: env.pki.caCertPem });
+    // `retired`: CAs `flotilla ca rotate` retired, so that an agent with an old token can say so.
+    sendJson(res, 200, { ca: env.pki.caCertPem, retired: env.pki.caState().retired });
     return true;
   }
   if (path !== '/api/v1/join' || method !== 'POST') return false;

@@ -13,6 +13,7 @@ import { MethodNotAllowedError, readJsonBody, sendJson } from '../http/respond.j
 import type { AgentDialer } from '../proxy/agent-dialer.js';
 import type { Keyring } from '../secrets/codec.js';
 import type { ClusterPki } from './index.js';
+import { readCaState } from './ca-store.js';
 import { rotateNodeCertificate } from './node-renew.js';
 import { beginCaRotation, caStatusOf } from './rotation.js';
 
@@ -41,7 +42,8 @@ export async function servePkiRoute(env: PkiRoutesEnv, rest: readonly string[], 
     return;
   }
   if (rest.length === 1) {
-    sendJson(res, 200, caStatusOf(env.pki.caState()));
+    // From the store, not this server's copy: a rotation just begun shows at once.
+    sendJson(res, 200, caStatusOf((await readCaState(env.store, env.ring))?.state ?? env.pki.caState()));
     return;
   }
   const body = ((await readJsonBody(req, env.bodyLimitBytes)) ?? {}) as { deadlineSeconds?: unknown };
