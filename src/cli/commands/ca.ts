@@ -10,7 +10,8 @@
 import { promises as fs } from 'node:fs';
 import type { Command } from 'commander';
 import type { CaStatus } from '../../client/api-client.js';
-import { clientConfigPath } from '../../client/config.js';
+import { DEFAULT_CONFIG_PATH } from '../../client/config.js';
+import { bundleFingerprints } from '../../server/pki/bundle.js';
 import type { CliClient, CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 
@@ -51,13 +52,21 @@ export function rotationLine(s: CaStatus): string {
   return `phase ${r.phase} (${short(r.from)} -> ${short(r.to)}, deadline ${r.deadline}): ${what}: ${r.renewed.length === 0 ? 'none yet' : r.renewed.join(', ')}${skipped}${msg}`;
 }
 
-/** Writes the new trust bundle into the client config file this command used (when it changed). */
-async function updateConfigFile(file: string, bundle: string): Promise<boolean> {
+/**
+ * Writes the new trust bundle into the client config file this command used, only when that
+ * file is a config of this cluster (its `ca` is made of CAs of the rotation) and it changed.
+ */
+async function updateConfigFile(file: string, s: CaStatus): Promise<boolean> {
+  const bundle = bundleFingerprints(s.bundle);
+  if (bundle.length === 0) return false;
   try {
     const raw = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
-    if (raw.ca === bundle) return false;
+    if (typeof raw.ca !== 'string' || raw.ca === s.bundle) return false;
+    const ours = new Set([...bundle, ...s.retired, ...(s.rotation !== undefined ? [s.rotation.from, s.rotation.to] : [])]);
+    const have = bundleFingerprints(raw.ca);
+    if (have.length === 0 || !have.every((fp) => ours.has(fp))) return false;
     const tmp = `${file}.${process.pid}.tmp`;
-    await fs.writeFile(tmp, `${JSON.stringify({ ...raw, ca: bundle }, null, 2)}\n`, { mode: 0o600 });
+    await fs.writeFile(tmp, `${JSON.stringify({ ...raw, ca: s.bundle }, null, 2)}\n`, { mode: 0o600 });
     await fs.rename(tmp, file);
     return true;
   } catch {
@@ -82,11 +91,11 @@ export function registerCertificates(program: Command, ctx: CliContext): void {
       const client = certificateClient(await ctx.client());
       let s = await client.rotateCa(deadline);
       ctx.io.out(`CA rotation begun: new CA ${short(s.signer)}\n`);
-      const configFile = clientConfigPath(ctx.configPath);
+      const configFile = ctx.configPath ?? (ctx.deps.env.FLOTILLA_CONFIG !== undefined && ctx.deps.env.FLOTILLA_CONFIG !== '' ? ctx.deps.env.FLOTILLA_CONFIG : DEFAULT_CONFIG_PATH);
       let last = '';
       for (;;) {
         client.setTrustBundle?.(s.bundle);
-        if (await updateConfigFile(configFile, s.bundle)) ctx.io.out(`client config ${configFile}: trust bundle updated\n`);
+        if (await updateConfigFile(configFile, s)) ctx.io.out(`client config ${configFile}: trust bundle updated\n`);
         const line = rotationLine(s);
         if (line !== last) ctx.io.out(`${line}\n`);
         last = line;
