@@ -49,11 +49,17 @@ export class CertificateGuard implements CertificateCheck, Disposable {
   private readonly informer: Informer<Revocation>;
   private readonly peers = new WeakMap<TLSSocket, PeerInfo>();
   private readonly bySubject = new Map<string, Set<TLSSocket>>();
+  /** Subject -> its Revocation with the latest issuedBefore (several objects may name one subject). */
+  private readonly revocations = new Map<string, Revocation>();
   private readonly unlisten: () => void;
 
   constructor(store: Store, private readonly pki: ClusterPki, private readonly log: (line: string) => void = () => undefined) {
     this.informer = new Informer<Revocation>({ store, kind: 'Revocation', log });
-    this.informer.addHandler({ onAdd: (r) => this.sweepSubject(r.spec.subject), onUpdate: (_o, r) => this.sweepSubject(r.spec.subject) });
+    this.informer.addHandler({
+      onAdd: (r) => this.changed(r.spec.subject),
+      onUpdate: (o, r) => { this.changed(o.spec.subject); this.changed(r.spec.subject); },
+      onDelete: (r) => this.changed(r.spec.subject),
+    });
     this.unlisten = pki.onChange(() => this.sweepAll());
   }
 
@@ -67,13 +73,15 @@ export class CertificateGuard implements CertificateCheck, Disposable {
     await this.informer.stop();
   }
 
-  /** The Revocations of a subject (every object naming it; the latest issuedBefore wins). */
-  private revocationOf(subject: string): Revocation | undefined {
+  /** Recomputes the Revocation of `subject` from the cache, then closes what it refuses. */
+  private changed(subject: string): void {
     let best: Revocation | undefined;
     for (const r of this.informer.list()) {
       if (r.spec.subject === subject && (best === undefined || Date.parse(r.spec.issuedBefore) > Date.parse(best.spec.issuedBefore))) best = r;
     }
-    return best;
+    if (best === undefined) this.revocations.delete(subject);
+    else this.revocations.set(subject, best);
+    this.sweepSubject(subject);
   }
 
   check(socket: TLSSocket, identity: Identity): void {
@@ -82,10 +90,10 @@ export class CertificateGuard implements CertificateCheck, Disposable {
   }
 
   private refusal(p: PeerInfo): string | undefined {
-    if (p.issuer === undefined || !this.pki.trustedFingerprints().includes(p.issuer)) {
+    if (p.issuer === undefined || !this.pki.trusts(p.issuer)) {
       return `certificate of ${p.subject} was issued by a CA this cluster no longer trusts (retired by \`flotilla ca rotate\`): the node must join again with a new token`;
     }
-    return revocationRefusal(this.revocationOf(p.subject), p.issuedAtMs);
+    return revocationRefusal(this.revocations.get(p.subject), p.issuedAtMs);
   }
 
   private describe(socket: TLSSocket, identity: Identity): PeerInfo {

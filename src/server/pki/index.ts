@@ -70,6 +70,7 @@ export class ClusterPki {
   /** Grows by one with every adopted state: holders of derived credentials re-issue them. */
   generation = 0;
   private readonly listeners = new Set<() => void>();
+  private trustedSet: ReadonlySet<string>;
 
   private constructor(
     private readonly dir: string,
@@ -80,6 +81,7 @@ export class ClusterPki {
   ) {
     this.serverCertPem = server.certPem;
     this.serverKeyPem = server.keyPem;
+    this.trustedSet = new Set(entries.map((e) => e.fingerprint));
   }
 
   /** Loads DATA_DIR/pki/ (dir is that folder), creating what is missing; the seed CA is the only one. */
@@ -108,6 +110,11 @@ export class ClusterPki {
     return this.entries.map((e) => e.fingerprint);
   }
 
+  /** Whether the CA with this fingerprint is trusted (O(1): asked on every request with a certificate). */
+  trusts(fingerprint: string): boolean {
+    return this.trustedSet.has(fingerprint);
+  }
+
   /** The shared state as it is now (a copy). */
   caState(): CaState {
     return structuredClone(this.state);
@@ -133,6 +140,7 @@ export class ClusterPki {
     const server = await loadOrCreateServerCert(this.dir, serving, this.sans);
     this.state = structuredClone(next);
     this.entries = entries;
+    this.trustedSet = new Set(entries.map((e) => e.fingerprint));
     this.serverCertPem = server.certPem;
     this.serverKeyPem = server.keyPem;
     this.generation++;
