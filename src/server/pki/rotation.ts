@@ -3,7 +3,8 @@
  * store, so a new leader or a restarted server picks it up where it was). Level-triggered: every
  * tick re-reads the stored state and does the next step of its phase (pki/bundle.ts):
  *
- *   renewing  each ready node not yet renewed: agent POST /certificate/renew -> its new cert
+ *   renewing  (ready nodes without an agent endpoint, e.g. hollow nodes: skipped at once)
+ *             each ready node not yet renewed: agent POST /certificate/renew -> its new cert
  *             must be signed by the new CA -> renewed += node (written after each round)
  *             all ready nodes renewed, or the deadline passed (the rest: skipped) -> retiring
  *   retiring  (every server now serves with the new CA, trusts only it)
@@ -19,11 +20,11 @@ import type { NodeObject } from '../../api/kinds.js';
 import { disposable, type Disposable } from '../../lifecycle.js';
 import type { Store } from '../../store/store.js';
 import type { Keyring } from '../secrets/codec.js';
-import type { AgentDialer } from '../proxy/agent-dialer.js';
+import type { AgentDialer, AgentTarget } from '../proxy/agent-dialer.js';
 import { bundleOf, finishRotation, pemFingerprint, retireOldCa, startRotation, type CaState } from './bundle.js';
 import { readCaState, writeCaState } from './ca-store.js';
 import { createCa, type ClusterPki } from './index.js';
-import { agentTargetOf, renewNodeCertificate } from './node-renew.js';
+import { renewNodeCertificate } from './node-renew.js';
 
 /** What the rotation loop needs. */
 export interface CaRotationEnv {
@@ -51,23 +52,33 @@ export async function beginCaRotation(env: { store: Store; ring: Keyring }, dead
   return next;
 }
 
-/** Ready nodes by name. */
-async function readyNodes(store: Store): Promise<string[]> {
-  const nodes = (await store.list('Node', {})).items as NodeObject[];
-  return nodes.filter((n) => n.status?.state === 'ready').map((n) => n.metadata.name).sort();
+/** Ready nodes: those with an agent endpoint, and the names of those without (hollow nodes). */
+async function readyNodes(store: Store): Promise<{ targets: AgentTarget[]; unreachable: string[] }> {
+  const nodes = ((await store.list('Node', {})).items as NodeObject[]).filter((n) => n.status?.state === 'ready');
+  const targets: AgentTarget[] = [];
+  const unreachable: string[] = [];
+  for (const n of nodes) {
+    const { address, agentPort } = n.status ?? {};
+    if (address !== undefined && address !== '' && agentPort !== undefined && agentPort > 0) targets.push({ node: n.metadata.name, address, port: agentPort });
+    else unreachable.push(n.metadata.name);
+  }
+  return { targets, unreachable };
 }
 
 /** One step of the phase; returns the state to write (or undefined: nothing changed). */
 async function step(env: CaRotationEnv, s: CaState): Promise<CaState | undefined> {
   const r = s.rotation;
   if (r === undefined) return undefined;
-  const ready = await readyNodes(env.store);
-  const pending = ready.filter((n) => !r.renewed.includes(n));
+  const { targets, unreachable } = await readyNodes(env.store);
+  // Nodes without an agent endpoint (hollow nodes) cannot renew on demand: skipped at once.
+  const skippedNow = unreachable.filter((n) => !r.skipped.includes(n));
+  const ready = targets.map((t) => t.node);
   const renewed = [...r.renewed];
   let message: string | undefined;
-  for (const name of pending) {
+  for (const target of targets.filter((t) => !r.renewed.includes(t.node))) {
+    const name = target.node;
     try {
-      const pem = await renewNodeCertificate(env.dialer, await agentTargetOf(env.store, name));
+      const pem = await renewNodeCertificate(env.dialer, target);
       const issuer = env.pki.issuerOf(new X509Certificate(pem));
       if (issuer !== r.to) throw new Error(`its new certificate is signed by ${issuer?.slice(0, 16) ?? 'an unknown CA'}, not the new CA`);
       renewed.push(name);
@@ -79,11 +90,12 @@ async function step(env: CaRotationEnv, s: CaState): Promise<CaState | undefined
   }
   const left = ready.filter((n) => !renewed.includes(n));
   const late = Date.now() > Date.parse(r.deadline);
-  const updated: CaState = { ...s, rotation: { ...r, renewed, message } };
-  if (left.length > 0 && !late) return renewed.length !== r.renewed.length || message !== r.message ? updated : undefined;
+  const skipped = [...r.skipped, ...skippedNow];
+  const updated: CaState = { ...s, rotation: { ...r, renewed, message, skipped } };
+  if (left.length > 0 && !late) return renewed.length !== r.renewed.length || message !== r.message || skippedNow.length > 0 ? updated : undefined;
   if (r.phase === 'renewing') {
     if (left.length > 0) env.log(`ca rotate: deadline passed; nodes ${left.join(', ')} did not renew and must join again`);
-    return retireOldCa({ ...s, rotation: { ...r, renewed, message, skipped: left } });
+    return retireOldCa({ ...s, rotation: { ...r, renewed, message, skipped: [...new Set([...skipped, ...left])] } });
   }
   env.log(`ca rotate: done; the cluster CA is ${s.signer.slice(0, 16)}, CA ${r.from.slice(0, 16)} is retired`);
   return finishRotation(updated);
