@@ -81,7 +81,9 @@ spec:
     const old = await credsOf('node1');
     const dir = await pemDir('node1-old', old);
     assert.match(await probeGet('node1', dir), /^200 /, 'the current certificate works before');
+    const t0 = Date.now();
     const r = await c.cli(['node', 'rotate-cert', 'node1']);
+    console.log(`figure: flotilla node rotate-cert took ${((Date.now() - t0) / 1000).toFixed(1)} s (CLI start included)`);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /node\/node1 certificate rotated: new certificate issued .*Revocation node\.node1/);
     const refused = await probeGet('node1', dir);
@@ -105,7 +107,9 @@ spec:
     const oldNode2 = await credsOf('node2');
     const oldCa = bundleFingerprints(oldNode2.caPem);
     const oldDir = await pemDir('node2-old', oldNode2);
+    const t0 = Date.now();
     const r = await c.cli(['ca', 'rotate', '--deadline-seconds', '240'], { timeoutMs: 300_000 });
+    console.log(`figure: flotilla ca rotate with 2 nodes took ${((Date.now() - t0) / 1000).toFixed(1)} s (CLI start included)\n${r.stdout}`);
     assert.equal(r.code, 0, `${r.stderr}\n${c.logs()}`);
     assert.match(r.stdout, /CA rotation begun: new CA/);
     assert.match(r.stdout, /phase renewing/);
