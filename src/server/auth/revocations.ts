@@ -132,9 +132,4 @@ export class CertificateGuard implements CertificateCheck, Disposable {
     this.log(`closing a connection: ${why}`);
     s.destroy();
   }
-
-  /** Open connections tracked for a subject (tests). */
-  connectionsOf(subject: string): number {
-    return this.bySubject.get(subject)?.size ?? 0;
-  }
 }

@@ -69,13 +69,6 @@ export function bundleOf(state: CaState): string {
   return state.cas.map((c) => (c.certPem.endsWith('\n') ? c.certPem : `${c.certPem}\n`)).join('');
 }
 
-/** The stored CA with this fingerprint; throws when the state does not hold it. */
-export function caByFingerprint(state: CaState, fp: string): StoredCa {
-  const ca = state.cas.find((c) => pemFingerprint(c.certPem) === fp);
-  if (ca === undefined) throw new Error(`cluster CA state names CA ${fp.slice(0, 16)}, which it does not hold`);
-  return ca;
-}
-
 /** Checks the invariants of a state read from the store; a message for the first one broken. */
 export function caStateProblem(s: CaState): string | undefined {
   if (!Array.isArray(s.cas) || s.cas.length === 0) return 'no CA';
