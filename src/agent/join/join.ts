@@ -94,7 +94,13 @@ async function saveCredentials(dataDir: string, c: NodeCredentials): Promise<voi
 export async function joinCluster(opts: { server: string; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
   const parsed = parseJoinToken(opts.token);
   const saved = await loadCredentials(opts.dataDir, opts.server);
-  if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) return saved;
+  if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) {
+    // Credentials from before CA rotations existed: remember the token's CA so that they outlive one.
+    if (saved.joinedCa !== undefined) return saved;
+    const remembered: NodeCredentials = { ...saved, joinedCa: parsed.caFingerprint };
+    await saveCredentials(opts.dataDir, remembered);
+    return remembered;
+  }
   const { ca, retired } = await requestJson<{ ca: string; retired?: string[] }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
   const got = bundleFingerprints(ca);
   if (!got.includes(parsed.caFingerprint) && retired?.includes(parsed.caFingerprint) === true && got.length > 0) {
