@@ -102,16 +102,16 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
     stack.add({ stop: () => client.close() });
     let endpoint: AgentEndpoint | undefined;
-    stack.add(startRenewal(() => creds, async (next) => {
+    const renewal = stack.add(startRenewal(() => creds, async (next) => {
       creds = next;
-      client.setClientCertificate(next.certPem, next.keyPem);
-      endpoint?.setCredentials(next.certPem, next.keyPem);
+      client.setClientCertificate(next.certPem, next.keyPem, next.caPem);
+      endpoint?.setCredentials(next.certPem, next.keyPem, next.caPem);
     }, dataDir, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
     const address = opts.address ?? '127.0.0.1';
     const logDir = path.join(dataDir, 'logs');
-    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
+    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, renew: () => renewal.renewNow() }));
     const volumesDir = path.join(dataDir, 'volumes');
     const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir };
     const nodeNet = opts.hooks === undefined
@@ -227,32 +227,49 @@ function startHeartbeatsAfter(offsetMs: number, start: () => Disposable): Dispos
   });
 }
 
-/** Renews the node certificate at two thirds of its life, retrying every 10 s on failure. */
-export function startRenewal(current: () => NodeCredentials, apply: (c: NodeCredentials) => Promise<void>, dataDir: string, log: (l: string) => void): Disposable {
+/** The renewal loop: a Disposable that can also renew at once. */
+export interface CertificateRenewal extends Disposable {
+  /** Renews now (the server asked: `node rotate-cert`, `ca rotate`); resolves with the new credentials. */
+  renewNow(): Promise<NodeCredentials>;
+}
+
+/**
+ * Renews the node certificate at two thirds of its life, retrying every 10 s on failure, and on
+ * demand (renewNow). Renewals never overlap: each waits for the one before.
+ */
+export function startRenewal(current: () => NodeCredentials, apply: (c: NodeCredentials) => Promise<void>, dataDir: string, log: (l: string) => void): CertificateRenewal {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let inFlight: Promise<void> = Promise.resolve();
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const renewOnce = (why: string): Promise<NodeCredentials> => {
+    const p = inFlight.catch(() => undefined).then(async () => {
+      const next = await renewCredentials(current(), dataDir);
+      await apply(next);
+      log(`node certificate renewed (${why}); valid until ${new Date(Date.now() + renewDelayMs(next.certPem) * 1.5).toISOString()}`);
+      schedule(renewDelayMs(next.certPem));
+      return next;
+    });
+    inFlight = p;
+    return p;
+  };
   const schedule = (ms: number): void => {
+    if (timer !== undefined) clearTimeout(timer);
     if (stopped) return;
     timer = setTimeout(() => {
-      inFlight = (async () => {
-        try {
-          const next = await renewCredentials(current(), dataDir);
-          await apply(next);
-          log(`node certificate renewed; valid until ${new Date(Date.now() + renewDelayMs(next.certPem) * 1.5).toISOString()}`);
-          schedule(renewDelayMs(next.certPem));
-        } catch (err) {
-          log(`certificate renewal failed (retrying in 10 s): ${(err as Error).message}`);
-          schedule(10_000);
-        }
-      })();
+      renewOnce('at two thirds of its life').catch((err: unknown) => {
+        log(`certificate renewal failed (retrying in 10 s): ${(err as Error).message}`);
+        schedule(10_000);
+      });
     }, ms);
     timer.unref();
   };
   schedule(renewDelayMs(current().certPem));
-  return disposable(async () => {
-    stopped = true;
-    if (timer !== undefined) clearTimeout(timer);
-    await inFlight;
-  });
+  return {
+    renewNow: () => (stopped ? Promise.reject(new Error('the agent is stopping')) : renewOnce('asked by the server')),
+    stop: async () => {
+      stopped = true;
+      if (timer !== undefined) clearTimeout(timer);
+      await inFlight.catch(() => undefined);
+    },
+  };
 }

@@ -9,6 +9,7 @@ import { errorLines, exitCodeOf } from './errors.js';
 import { registerAccess } from './commands/access.js';
 import { registerApply } from './commands/apply.js';
 import { COMPLETE_COMMAND, registerCompletion, runComplete } from './commands/completion.js';
+import { registerCertificates } from './commands/ca.js';
 import { registerDelete } from './commands/delete.js';
 import { registerDescribe } from './commands/describe.js';
 import { registerEvents } from './commands/events.js';
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerEvents(program, ctx);
   registerTop(program, ctx);
   registerNode(program, ctx);
+  registerCertificates(program, ctx);
   registerAccess(program, ctx);
   registerStack(program, ctx);
   registerLaterCommands(program, ctx);

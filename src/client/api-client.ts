@@ -22,6 +22,17 @@ import { CLUSTER_SCOPED, type ApiObject, type Kind, type ObjectKey } from '../ap
 import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, WatchOptions } from '../store/store.js';
 import { loadClientConfig, type ClientConfig } from './config.js';
 import { HttpsTransport, type TransportOptions } from './transport.js';
+
+/** What GET /api/v1/ca answers (src/server/pki/rotation.ts caStatusOf). */
+export interface CaStatus {
+  trusted: { fingerprint: string; subject: string; notAfter: string }[];
+  signer: string;
+  serving: string;
+  retired: string[];
+  /** PEM of the trusted CAs. */
+  bundle: string;
+  rotation?: { phase: string; from: string; to: string; startedAt: string; deadline: string; renewed: string[]; skipped: string[]; message?: string };
+}
 import { RemoteWatch, type RemoteWatchOptions } from './watch.js';
 import type { MetricsReport } from '../api/metrics.js';
 import type { ExecRequest, LogFrame, LogQuery } from '../api/frames.js';
@@ -67,8 +78,8 @@ export class ApiClient implements Store {
   }
 
   /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */
-  setClientCertificate(certPem: string, keyPem: string): void {
-    this.transport.setClientCertificate(certPem, keyPem);
+  setClientCertificate(certPem: string, keyPem: string, caPem?: string): void {
+    this.transport.setClientCertificate(certPem, keyPem, caPem);
   }
 
   /** A client from a config file (see loadClientConfig for where it looks). */
@@ -172,6 +183,26 @@ export class ApiClient implements Store {
    * service as stored and answers with the written Service (409 when the rollout's state does
    * not allow it).
    */
+  /** `flotilla ca status`: trusted CA fingerprints, signer, rotation phase (GET /api/v1/ca). */
+  caStatus(): Promise<CaStatus> {
+    return this.transport.json('GET', '/api/v1/ca');
+  }
+
+  /** Trusts a new CA bundle from the next connection on (`flotilla ca rotate` follows its own rotation). */
+  setTrustBundle(caPem: string): void {
+    this.transport.setTrustBundle(caPem);
+  }
+
+  /** `flotilla ca rotate`: begins a CA rotation (POST /api/v1/ca/rotate). */
+  rotateCa(deadlineSeconds?: number): Promise<CaStatus> {
+    return this.transport.json('POST', '/api/v1/ca/rotate', deadlineSeconds !== undefined ? { deadlineSeconds } : {});
+  }
+
+  /** `flotilla node rotate-cert NAME`: the node gets a new certificate now, older ones are revoked. */
+  rotateNodeCertificate(node: string): Promise<{ node: string; issuedAt: string; notAfter: string; revocation: string }> {
+    return this.transport.json('POST', `/api/v1/nodes/${encodeURIComponent(node)}/rotate-cert`, {});
+  }
+
   /** `flotilla secret rotate-key`: re-wraps every Secret under a new KEK (POST /api/v1/secret-key/rotate). */
   rotateSecretKey(): Promise<{ kek: string; file: string; rewrapped: number }> {
     return this.transport.json('POST', '/api/v1/secret-key/rotate', {});

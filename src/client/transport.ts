@@ -21,7 +21,9 @@ export class HttpsTransport {
   readonly base: URL;
   private agent: https.Agent;
   private readonly maxSockets: number;
-  private readonly ca: string;
+  private ca: string;
+  private cert: string | undefined;
+  private key: string | undefined;
   private readonly headers: Record<string, string>;
   private readonly timeoutMs: number;
 
@@ -29,6 +31,8 @@ export class HttpsTransport {
     this.base = new URL(config.server);
     this.maxSockets = opts.maxSockets ?? 64;
     this.ca = config.ca;
+    this.cert = config.cert;
+    this.key = config.key;
     this.agent = new https.Agent({ keepAlive: true, maxSockets: this.maxSockets, ca: config.ca, cert: config.cert, key: config.key });
     this.headers = config.token !== undefined ? { authorization: `Bearer ${config.token}` } : {};
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -70,11 +74,22 @@ export class HttpsTransport {
 
   /**
    * Switches to a renewed client certificate: new requests use it; requests and watches in
-   * flight finish on their old connections.
+   * flight finish on their old connections. `caPem`: a new trust bundle (CA rotation).
    */
-  setClientCertificate(certPem: string, keyPem: string): void {
+  setClientCertificate(certPem: string, keyPem: string, caPem?: string): void {
+    if (caPem !== undefined) this.ca = caPem;
+    this.cert = certPem;
+    this.key = keyPem;
     const old = this.agent;
     this.agent = new https.Agent({ keepAlive: true, maxSockets: this.maxSockets, ca: this.ca, cert: certPem, key: keyPem });
+    setTimeout(() => old.destroy(), 60_000).unref();
+  }
+
+  /** Trusts a new CA bundle (`flotilla ca rotate`) from the next connection on. */
+  setTrustBundle(caPem: string): void {
+    this.ca = caPem;
+    const old = this.agent;
+    this.agent = new https.Agent({ keepAlive: true, maxSockets: this.maxSockets, ca: caPem, cert: this.cert, key: this.key });
     setTimeout(() => old.destroy(), 60_000).unref();
   }
 

@@ -4,6 +4,7 @@
  *
  *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
  *   -> KEK (DATA_DIR/kek or --kek-file; must decrypt every stored Secret, src/server/secrets)
+ *   -> cluster CA from the store (seeded by the first server; src/server/pki/ca-store.ts)
  *   -> RBAC authorizer (Grant and Role informers, audit log; src/server/auth/rbac) -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
  *      src/server/leader) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
  *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
@@ -43,6 +44,11 @@ import { volumeAdmission } from './admission/volumes.js';
 import { ImageTrustAdmission } from './admission/trust.js';
 import { ImageTrustVerifier, RegistryClients } from '../image-trust/index.js';
 import { newServerId, startLeadership } from './leader/index.js';
+import { systemNamespaceAdmission } from './admission/system-namespace.js';
+import { CertificateGuard } from './auth/revocations.js';
+import { openClusterCa } from './pki/ca-store.js';
+import { startCaRotation } from './pki/rotation.js';
+import { AgentDialer } from './proxy/agent-dialer.js';
 
 /** Options of runServer (the `flotilla server` flags, plus hooks for tests and embedding). */
 export interface RunServerOptions {
@@ -176,8 +182,14 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const metrics = new MetricsSeries();
     addClusterGauges(registry, { store, series: metrics });
     const tracing = opts.otlpEndpoint !== undefined ? stack.add(startTracing({ endpoint: opts.otlpEndpoint, serviceName: 'flotilla-server' }) as Tracing) : undefined;
+    // The cluster CA lives in the store (shared by every server of it); rotations re-adopt it (pki/ca-store.ts).
+    const ring = secretKeys.codec.ring;
+    const serverLog = opts.log ?? ((line: string) => console.error(line));
+    let writeAdminConfig: (() => Promise<void>) | undefined;
+    stack.add(await openClusterCa({ store, ring, pki, onAdopt: async () => writeAdminConfig?.(), log: serverLog }));
     const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer };
-    const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
+    const caRotation: LoopFactory = () => startCaRotation({ store, ring, pki, dialer: new AgentDialer(pki), log: serverLog });
+    const leaderOnly = [...(opts.controllers === false ? [] : [...SERVER_LOOPS, caRotation]), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
       id: newServerId(),
@@ -197,15 +209,20 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       authorizer,
       rotateSecretKey: () => secretKeys.rotate(),
       events: new EventCorrelator(store),
-      admission: [new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true }), new ImageTrustAdmission(store, new ImageTrustVerifier((r) => registries.get(r)))] as AdmissionHook[],
+      admission: [systemNamespaceAdmission, new PublishPortAdmission(store), ...volumeAdmission(store, { allowHostBinds: opts.allowHostBinds === true }), new ImageTrustAdmission(store, new ImageTrustVerifier((r) => registries.get(r)))] as AdmissionHook[],
       bodyLimitBytes: DEFAULT_BODY_LIMIT_BYTES,
       watchBookmarkMs: opts.watchBookmarkMs ?? 5_000,
       version: versionInfo(),
     };
-    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, tracer: tracing?.tracer, authenticator: new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token)), join: opts.join, leadership: () => leadership.status() }, host, port));
+    const certificates = stack.add(new CertificateGuard(store, pki, serverLog));
+    await certificates.start();
+    const authenticator = new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token), certificates);
+    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, tracer: tracing?.tracer, authenticator, join: opts.join, caRing: ring, leadership: () => leadership.status() }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
-    await writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
+    // Rewritten with every new trust bundle (`flotilla ca rotate`).
+    writeAdminConfig = () => writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
+    await writeAdminConfig();
     (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);
     return { url, port: api.address.port, store, pki, adminConfigPath, leadership, metrics, stop: () => stack.stop() };
   } catch (err) {

@@ -7,6 +7,7 @@
  *   TLS (client cert required, cluster CA only) -> CN allowed? (403)
  *     GET  /containers/{id}/logs?follow=1&tail=N  -> JSON lines {stream, line, time}
  *     POST /containers/{id}/exec  {command:[...]} -> JSON lines {stream, data} ... {exit}
+ *     POST /certificate/renew                     -> {certificate}: renewed now (rotate-cert, ca rotate)
  *   stop(): abort the streams (follows end, exec'd processes are killed), close the sockets
  */
 import https from 'node:https';
@@ -34,6 +35,8 @@ export interface AgentEndpointOptions {
   runtime: ContainerRuntime;
   /** The supervisor's log dir (live logs are read through the runtime, archived ones from here). */
   logDir: string;
+  /** `POST /certificate/renew` (the server's `node rotate-cert` and `ca rotate`): renews the node certificate now. */
+  renew?: () => Promise<{ certPem: string }>;
   /** Client certificate CNs allowed (default: the server's). */
   allowedClients?: readonly string[];
   log?: (line: string) => void;
@@ -42,13 +45,14 @@ export interface AgentEndpointOptions {
 /** A listening agent endpoint. */
 export interface AgentEndpoint extends Disposable {
   address: AddressInfo;
-  /** Uses a renewed node certificate for new connections. */
-  setCredentials(certPem: string, keyPem: string): void;
+  /** Uses a renewed node certificate (and trust bundle) for new connections. */
+  setCredentials(certPem: string, keyPem: string, caPem?: string): void;
 }
 
 /** Starts the endpoint; resolves once it listens. */
 export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<AgentEndpoint> {
   const allowed = new Set(opts.allowedClients ?? [SERVER_CLIENT_CN]);
+  let trust = opts.caPem;
   const live = new Set<AbortController>();
   const env: StreamEnv = { runtime: opts.runtime, logDir: opts.logDir, live, log: opts.log ?? (() => undefined) };
   const server = https.createServer({
@@ -57,7 +61,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
     keepAlive: true, requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void route(env, allowed, req, res).catch((err: unknown) => sendAgentError(res, err, env.log));
+    void route(env, allowed, req, res, opts.renew).catch((err: unknown) => sendAgentError(res, err, env.log));
   });
   server.on('tlsClientError', () => {
     // A caller without a certificate of the cluster CA: the handshake failed, nothing to answer.
@@ -72,8 +76,9 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
   let stopping: Promise<void> | undefined;
   return {
     address: server.address() as AddressInfo,
-    setCredentials(certPem: string, keyPem: string): void {
-      server.setSecureContext({ key: keyPem, cert: certPem, ca: opts.caPem });
+    setCredentials(certPem: string, keyPem: string, caPem?: string): void {
+      trust = caPem ?? trust;
+      server.setSecureContext({ key: keyPem, cert: certPem, ca: trust });
     },
     stop(): Promise<void> {
       stopping ??= (async () => {
@@ -89,10 +94,16 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
   };
 }
 
-async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse, renew?: () => Promise<{ certPem: string }>): Promise<void> {
   const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
   if (typeof cn !== 'string' || !allowed.has(cn)) throw new ForbiddenError(`client ${JSON.stringify(cn ?? '')} may not use the agent endpoint`);
   const url = new URL(req.url ?? '/', 'https://agent.invalid');
+  if (url.pathname === '/certificate/renew' && renew !== undefined) {
+    if (req.method !== 'POST') throw new MethodNotAllowedError('only POST is allowed here');
+    const { certPem } = await renew();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ certificate: certPem }));
+    return;
+  }
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
   if (parts.length !== 3 || parts[0] !== 'containers') throw new NotFoundError(`no route for ${url.pathname}`);
   const id = parts[1] as string;

@@ -6,23 +6,29 @@
  *
  *   token -> GET /api/v1/join/ca (unverified TLS) -> sha256(CA) == token's fingerprint?
  *         -> POST /api/v1/join {token, node, csr} (TLS verified by that CA) -> certificate
- *   later: POST /api/v1/join/renew {csr} over mTLS -> new certificate
+ *   later: POST /api/v1/join/renew {csr} over mTLS -> new certificate + trust bundle
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { errorFromJSON, UnauthorizedError, UnavailableError } from '../../api/errors.js';
 import { createNodeCsr } from '../../server/pki/csr.js';
 import { parseJoinToken } from '../../server/join/token.js';
+import { bundleFingerprints } from '../../server/pki/bundle.js';
+
+export { pemFingerprint } from '../../server/pki/bundle.js';
 
 /** What a joined node keeps: its key never leaves the node. */
 export interface NodeCredentials {
   server: string;
   nodeName: string;
+  /** The trust bundle (one PEM or several): the cluster CA(s); renewals bring the current one. */
   caPem: string;
   certPem: string;
   keyPem: string;
+  /** Fingerprint of the CA the join token pinned (a restart with the same token reuses these credentials after a CA rotation). */
+  joinedCa?: string;
 }
 
 const CREDENTIALS_FILE = 'node-credentials.json';
@@ -65,11 +71,6 @@ export function requestJson<T>(url: string, method: string, body: unknown, o: Re
   });
 }
 
-/** Lowercase hex SHA-256 of a PEM certificate's DER. */
-export function pemFingerprint(pem: string): string {
-  return createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-}
-
 /** Loads the saved credentials of an earlier join, when they are for this server and still valid. */
 export async function loadCredentials(dataDir: string, server: string): Promise<NodeCredentials | undefined> {
   try {
@@ -93,24 +94,37 @@ async function saveCredentials(dataDir: string, c: NodeCredentials): Promise<voi
 export async function joinCluster(opts: { server: string; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
   const parsed = parseJoinToken(opts.token);
   const saved = await loadCredentials(opts.dataDir, opts.server);
-  if (saved !== undefined && saved.nodeName === opts.nodeName && pemFingerprint(saved.caPem) === parsed.caFingerprint) return saved;
-  const { ca } = await requestJson<{ ca: string }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
-  const got = pemFingerprint(ca);
-  if (got !== parsed.caFingerprint) {
-    throw new UnauthorizedError(`the server at ${opts.server} is not the cluster this token is for: its CA is sha256 ${got}, the token expects ${parsed.caFingerprint}`);
+  if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) {
+    // Credentials from before CA rotations existed: remember the token's CA so that they outlive one.
+    if (saved.joinedCa !== undefined) return saved;
+    const remembered: NodeCredentials = { ...saved, joinedCa: parsed.caFingerprint };
+    await saveCredentials(opts.dataDir, remembered);
+    return remembered;
+  }
+  const { ca, retired } = await requestJson<{ ca: string; retired?: string[] }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
+  const got = bundleFingerprints(ca);
+  if (!got.includes(parsed.caFingerprint) && retired?.includes(parsed.caFingerprint) === true && got.length > 0) {
+    // Only a hint (this answer is not verified yet): the join fails either way.
+    throw new UnauthorizedError(`the join token pins CA ${parsed.caFingerprint.slice(0, 16)}, which the cluster at ${opts.server} says \`flotilla ca rotate\` retired: create a new token (\`flotilla token create\`)`);
+  }
+  if (!got.includes(parsed.caFingerprint)) {
+    throw new UnauthorizedError(`the server at ${opts.server} is not the cluster this token is for: its CA is sha256 ${got.join(' + ')}, the token expects ${parsed.caFingerprint}`);
   }
   const csr = await createNodeCsr(opts.nodeName);
-  const { certificate } = await requestJson<{ certificate: string }>(`${opts.server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
-  const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: ca, certPem: certificate, keyPem: csr.keyPem };
+  const answer = await requestJson<{ certificate: string; ca?: string }>(`${opts.server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
+  const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: answer.ca ?? ca, certPem: answer.certificate, keyPem: csr.keyPem, joinedCa: parsed.caFingerprint };
   await saveCredentials(opts.dataDir, creds);
   return creds;
 }
 
-/** Gets a fresh certificate (new key) with the current one; saves and returns the new credentials. */
+/**
+ * Gets a fresh certificate (new key) with the current one, and the server's trust bundle (during
+ * `flotilla ca rotate` first [old, new], then [new]); saves and returns the new credentials.
+ */
 export async function renewCredentials(c: NodeCredentials, dataDir: string): Promise<NodeCredentials> {
   const csr = await createNodeCsr(c.nodeName);
-  const { certificate } = await requestJson<{ certificate: string }>(`${c.server}/api/v1/join/renew`, 'POST', { csr: csr.csrPem }, { ca: c.caPem, cert: c.certPem, key: c.keyPem });
-  const next: NodeCredentials = { ...c, certPem: certificate, keyPem: csr.keyPem };
+  const { certificate, ca } = await requestJson<{ certificate: string; ca?: string }>(`${c.server}/api/v1/join/renew`, 'POST', { csr: csr.csrPem }, { ca: c.caPem, cert: c.certPem, key: c.keyPem });
+  const next: NodeCredentials = { ...c, caPem: ca !== undefined && bundleFingerprints(ca).length > 0 ? ca : c.caPem, certPem: certificate, keyPem: csr.keyPem };
   await saveCredentials(dataDir, next);
   return next;
 }

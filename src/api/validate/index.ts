@@ -20,6 +20,7 @@ import { networkPolicySpecSchema } from './netpol.js';
 import { nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
+import { revocationSpecSchema } from './revocation.js';
 import { statusSchemaOf } from './status.js';
 import { taskSpecSchema } from './task.js';
 import { trustPolicySpecSchema } from './trust.js';
@@ -36,20 +37,13 @@ export { taskSpecSchema, taskStatusSchema } from './task.js';
 export { ingressSpecSchema, type IngressSpec, type IngressBackend } from './ingress.js';
 export { grantSpecSchema, roleSpecSchema, userSpecSchema, BUILTIN_ROLE_NAMES, RULE_VERBS, type GrantSpec, type RoleSpec, type RoleRule, type UserSpec } from './rbac.js';
 export { isDnsLabel, isLabelKey, DNS_LABEL_RULE } from './common.js';
+export { revocationSpecSchema, revocationNameOf } from './revocation.js';
 
 /** The API version every object may state; absent means the same. */
 export const API_VERSION = 'flotilla/v1';
 
 /** Kinds whose spec is not modelled yet: any mapping is accepted (metadata is still checked). */
 const OPEN_SPEC = z.record(z.unknown());
-
-/**
- * Kinds that nothing acts on yet: refused, so that nobody believes a policy or a grant protects
- * them (CONTRACT.md: a field the API accepts must do what it says).
- */
-const notSupportedYet = (kind: string): z.ZodTypeAny => z.unknown().superRefine((_v, ctx) => {
-  ctx.addIssue({ code: z.ZodIssueCode.custom, message: `a kind that is enforced: ${kind} is not supported yet` });
-});
 
 /** The spec schema of each kind (input as users write it, output with defaults applied). */
 export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
@@ -68,7 +62,7 @@ export const SPEC_SCHEMAS: Record<Kind, z.ZodTypeAny> = {
   JoinToken: OPEN_SPEC,
   Lease: leaseSpecSchema,
   TrustPolicy: trustPolicySpecSchema,
-  Revocation: notSupportedYet('Revocation'),
+  Revocation: revocationSpecSchema,
 };
 
 const envelope = z.object({

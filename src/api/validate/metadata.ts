@@ -10,8 +10,8 @@ import { coerceScalar, dnsLabel, dnsSubdomain, int, labelKey, scalarString } fro
 const LABEL_VALUE_RE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 const LABEL_VALUE_RULE = 'a label value: at most 63 letters, digits, "-", "_" and ".", starting and ending with a letter or digit';
 
-/** Kinds whose names may contain dots (host names, generated event names; a Lease is named after its Node). */
-const DOTTED_NAMES: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Event', 'Lease']);
+/** Kinds whose names may contain dots (host names, generated event names; a Lease is named after its Node, a Revocation after its subject: node.NAME). */
+const DOTTED_NAMES: ReadonlySet<Kind> = new Set<Kind>(['Node', 'Event', 'Lease', 'Revocation']);
 
 function buildMetadataSchema(dotted: boolean) {
   return z.object({

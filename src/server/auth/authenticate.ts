@@ -5,6 +5,7 @@
  *   Authorization: Bearer T --known--> Identity(token)   --unknown--> 401
  *   Authorization: Bearer flt-user-NAME.S --User NAME in the store, hash matches--> Identity(user)
  *   no header, CA-signed cert "node:NAME" ---------------> Identity(node NAME)
+ *                (revoked, or by a retired CA: 401, auth/revocations.ts)
  *   nothing ------------------------------------------------> 401 (except public paths)
  *
  * The identity of a certificate is read once per TLS connection (getPeerCertificate decodes the
@@ -17,6 +18,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { UnauthorizedError } from '../../api/errors.js';
 import type { Identity, IdentityKind } from './identity.js';
+import type { CertificateCheck } from './revocations.js';
 import type { TokenAuthenticator } from './tokens.js';
 
 const CERT_KINDS: ReadonlySet<string> = new Set<IdentityKind>(['node', 'user', 'serviceaccount']);
@@ -26,7 +28,7 @@ export type UserTokenLookup = (token: string) => Promise<Identity | undefined>;
 
 /** Turns a request into an Identity, or throws UnauthorizedError. */
 export class RequestAuthenticator {
-  constructor(private readonly tokens: TokenAuthenticator, private readonly users?: UserTokenLookup) {}
+  constructor(private readonly tokens: TokenAuthenticator, private readonly users?: UserTokenLookup, private readonly certificates?: CertificateCheck) {}
 
   /** The caller's identity; a Promise only for user tokens (read from the store each time). */
   authenticate(req: IncomingMessage): Identity | Promise<Identity> {
@@ -41,7 +43,11 @@ export class RequestAuthenticator {
       return id;
     }
     const fromCert = identityFromCertificate(req.socket as TLSSocket);
-    if (fromCert !== undefined) return fromCert;
+    if (fromCert !== undefined) {
+      // Revoked certificates and certificates of a retired CA: 401 (auth/revocations.ts).
+      this.certificates?.check(req.socket as TLSSocket, fromCert);
+      return fromCert;
+    }
     throw new UnauthorizedError('no credential: send "Authorization: Bearer TOKEN" or a client certificate signed by the cluster CA');
   }
 

@@ -32,6 +32,8 @@ import type { ServerInstruments } from '../metrics/instrument.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
 import { AgentDialer } from '../proxy/agent-dialer.js';
 import { isProxyRoute, serveProxy, type ProxyEnv } from '../proxy/routes.js';
+import { isPkiRoute, servePkiRoute, type PkiRoutesEnv } from '../pki/routes.js';
+import type { Keyring } from '../secrets/codec.js';
 
 /** Options of the API server beside the shared context. */
 export interface ApiServerOptions {
@@ -42,6 +44,8 @@ export interface ApiServerOptions {
   readyTimeoutMs?: number;
   /** Node certificate and join token lifetimes. */
   join?: JoinSettings;
+  /** KEK ring of the stored cluster CA: enables /api/v1/ca and node rotate-cert (pki/routes.ts). */
+  caRing?: Keyring;
   /** Who leads the control plane, for /leaderz (absent: /leaderz is 404). */
   leadership?: () => { leader: boolean; id: string; leaderId?: string };
   /** Recent resource use reported by the agents (absent: the metrics routes are 404). */
@@ -71,6 +75,7 @@ const ROUTES: Record<'collection' | 'item' | 'status', Record<string, Handler>> 
 export async function startApiServer(opts: ApiServerOptions, host: string, port: number): Promise<ApiServer> {
   const live = new Set<Disposable>();
   const proxy: ProxyEnv = { ctx: opts.ctx, dialer: new AgentDialer(opts.pki), live };
+  const pkiRoutes: PkiRoutesEnv | undefined = opts.caRing !== undefined ? { store: opts.ctx.store, ring: opts.caRing, pki: opts.pki, dialer: proxy.dialer, bodyLimitBytes: opts.ctx.bodyLimitBytes } : undefined;
   const server = https.createServer({
     key: opts.pki.serverKeyPem,
     cert: opts.pki.serverCertPem,
@@ -85,11 +90,13 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     opts.prometheus?.instruments.observeRequest(req, res);
     if (opts.tracer !== undefined) traceRequest(opts.tracer, req, res);
-    void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+    void dispatch(opts, req, res, live, proxy, pkiRoutes).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
     // A client that fails the handshake (wrong CA, port scan) is not our error to log.
   });
+  // `flotilla ca rotate`: a new trust bundle or server certificate applies to new connections at once.
+  const unlistenPki = opts.pki.onChange(() => server.setSecureContext({ key: opts.pki.serverKeyPem, cert: opts.pki.serverCertPem, ca: opts.pki.caCertPem }));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -102,6 +109,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     address: server.address() as AddressInfo,
     stop(): Promise<void> {
       stopping ??= (async () => {
+        unlistenPki();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await Promise.all([...live].map(async (w) => w.stop()));
         server.closeIdleConnections();
@@ -115,7 +123,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   };
 }
 
-async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv): Promise<void> {
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv, pkiRoutes?: PkiRoutesEnv): Promise<void> {
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
@@ -134,6 +142,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   if (rest.length === 2 && rest[0] === ROTATE_KEY_PATH[0] && rest[1] === ROTATE_KEY_PATH[1]) return methodIs(method, 'POST', () => serveRotateKey(ctx, res, identity));
   if (isProxyRoute(rest)) return serveProxy(proxy, { rest, method, identity, url, req, res });
   if (opts.metrics !== undefined && isMetricsRoute(rest)) return serveMetrics({ ctx, series: opts.metrics }, { rest, method, identity, url, req, res });
+  if (pkiRoutes !== undefined && isPkiRoute(rest)) return servePkiRoute(pkiRoutes, rest, method, identity, req, res);
   const kind = resolveKind(rest[0] as string);
   if (kind === undefined) throw new NotFoundError(`no route for ${url.pathname}: unknown kind ${JSON.stringify(rest[0])}`);
   if (rest.length === 3 && rest[2] === 'rollout') return methodIs(method, 'POST', () => serveRolloutAction(ctx, { req, res, url, identity, kind, name: rest[1] }));

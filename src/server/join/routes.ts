@@ -3,7 +3,7 @@
  *
  *   GET  /api/v1/join/ca      public: the cluster CA (the node checks it against its token)
  *   POST /api/v1/join         public: {token, node, csr} -> {certificate, ca}
- *   POST /api/v1/join/renew   node certificate: {csr} -> {certificate} for the same node
+ *   POST /api/v1/join/renew   node certificate: {csr} -> {certificate, ca (trust bundle)} for the same node
  *   POST /api/v1/join/tokens  admin: {role?, ttlSeconds?} -> {token, id, expiresAt}
  *
  * Tokens are JoinToken objects in the store (hash only); deleting one revokes it.
@@ -46,7 +46,8 @@ function str(body: unknown, field: string): string {
 /** Serves the public join routes; false when the path is not one of them. */
 export async function servePublicJoin(env: JoinEnv, path: string, method: string, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   if (path === '/api/v1/join/ca' && method === 'GET') {
-    sendJson(res, 200, { ca: env.pki.caCertPem });
+    // `retired`: CAs `flotilla ca rotate` retired, so that an agent with an old token can say so.
+    sendJson(res, 200, { ca: env.pki.caCertPem, retired: env.pki.caState().retired });
     return true;
   }
   if (path !== '/api/v1/join' || method !== 'POST') return false;
@@ -55,7 +56,7 @@ export async function servePublicJoin(env: JoinEnv, path: string, method: string
   const node = str(body, 'node');
   if (!NODE_NAME_RE.test(node)) throw new BadRequestError(`node: expected a DNS name (lowercase letters, digits, '-' and '.'), found ${JSON.stringify(node)}`);
   const stored = (await env.store.get({ kind: 'JoinToken', namespace: '', name: parsed.id })) as ApiObject<JoinTokenSpec> | undefined;
-  verifyJoinToken(parsed, stored, env.pki.caFingerprint());
+  verifyJoinToken(parsed, stored, env.pki.trustedFingerprints(), Date.now(), env.pki.caState().retired);
   const certificate = await env.pki.signNodeCsr(str(body, 'csr'), node, env.settings.nodeCertTtlMs);
   sendJson(res, 200, { certificate, ca: env.pki.caCertPem });
   return true;
@@ -67,7 +68,8 @@ export async function serveAuthenticatedJoin(env: JoinEnv, path: string, method:
     if (identity.kind !== 'node' || identity.via !== 'certificate') throw new ForbiddenError('only a node, with its current certificate, can renew its certificate');
     const body = await readJsonBody(req, env.bodyLimitBytes);
     const certificate = await env.pki.signNodeCsr(str(body, 'csr'), identity.name, env.settings.nodeCertTtlMs);
-    sendJson(res, 200, { certificate });
+    // The trust bundle rides along: during `flotilla ca rotate` it is how agents learn the new CA.
+    sendJson(res, 200, { certificate, ca: env.pki.caCertPem });
     return true;
   }
   if (path === '/api/v1/join/tokens' && method === 'POST') {

@@ -55,8 +55,10 @@ export function newJoinToken(caFingerprint: string, role: 'worker' | 'manager', 
  * Checks a presented token against its stored object and the cluster's CA. Every refusal is an
  * UnauthorizedError that says what is wrong without revealing the stored secret.
  */
-export function verifyJoinToken(parsed: ParsedJoinToken, stored: ApiObject<JoinTokenSpec> | undefined, caFingerprint: string, now = Date.now()): JoinTokenSpec {
-  if (parsed.caFingerprint !== caFingerprint) throw new UnauthorizedError('join token is for another cluster (its CA fingerprint does not match this server\'s CA)');
+export function verifyJoinToken(parsed: ParsedJoinToken, stored: ApiObject<JoinTokenSpec> | undefined, caFingerprint: string | readonly string[], now = Date.now(), retired: readonly string[] = []): JoinTokenSpec {
+  const trusted = typeof caFingerprint === 'string' ? [caFingerprint] : caFingerprint;
+  if (retired.includes(parsed.caFingerprint)) throw new UnauthorizedError(`join token ${parsed.id} pins CA ${parsed.caFingerprint.slice(0, 16)}, which \`flotilla ca rotate\` retired: create a new token (\`flotilla token create\`)`);
+  if (!trusted.includes(parsed.caFingerprint)) throw new UnauthorizedError('join token is for another cluster (its CA fingerprint does not match this server\'s CA)');
   if (stored === undefined) throw new UnauthorizedError(`join token ${parsed.id} is unknown or was revoked`);
   const want = Buffer.from(stored.spec.secretSha256, 'hex');
   const got = Buffer.from(sha256(parsed.secret), 'hex');

@@ -1,20 +1,27 @@
 /**
- * The cluster PKI: a CA created on the first start of a server (10 years), a server certificate
- * it signs for the API's TLS, and short-lived node client certificates signed from CSRs (the
- * node-join flow). Everything lives in DATA_DIR/pki/; private keys are written with mode 0600.
+ * The cluster PKI: the trusted CA(s) (10 years each), the server certificate the serving CA signs
+ * for the API's TLS, and short-lived node client certificates signed from CSRs (the node-join
+ * flow). The CA state is shared by every server of one store (pki/ca-store.ts; a first server
+ * seeds it with DATA_DIR/pki/ca.*); the server certificate is per server (DATA_DIR/pki/server.*,
+ * mode 0600 keys). `flotilla ca rotate` moves the state through the phases of pki/bundle.ts and
+ * every server `adopt`s each new state: new trust bundle, re-issued server certificate, listeners
+ * told (the API server hot-swaps its TLS context).
  *
  *   first start:  generate CA key+cert -> generate server key -> CA signs server cert -> write
- *   later starts: read CA -> reuse server cert unless it expires soon or lacks a wanted SAN
- *   join:         agent CSR -> signNodeCsr(csr, name, ttl) -> cert with CN "node:NAME"
+ *   later starts: read CA -> reuse server cert unless it expires soon, lacks a wanted SAN or is
+ *                 not signed by the serving CA
+ *   join:         agent CSR -> signNodeCsr(csr, name, ttl) -> cert with CN "node:NAME" (signer CA)
  */
 import 'reflect-metadata';
+import { X509Certificate as NodeX509 } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { BadRequestError } from '../../api/errors.js';
-import { EC_ALG, certFingerprint, crypto, generateKeyPair, keyPairFromPem, privateKeyToPem, randomSerial } from './pem.js';
+import { bundleOf, caStateProblem, pemFingerprint, type CaState, type StoredCa } from './bundle.js';
+import { EC_ALG, crypto, generateKeyPair, keyPairFromPem, privateKeyToPem, randomSerial } from './pem.js';
 
 export { createNodeCsr, type NodeCsr } from './csr.js';
 
@@ -25,8 +32,8 @@ const SERVER_TTL_MS = 365 * DAY_MS;
 const SERVER_RENEW_BEFORE_MS = 30 * DAY_MS;
 /** Node certificates never outlive this, whatever the caller asks. */
 const MAX_NODE_TTL_MS = 90 * DAY_MS;
-/** Clock skew allowance on notBefore. */
-const SKEW_MS = 5 * 60 * 1000;
+/** Clock skew allowance on notBefore: a certificate was issued at notBefore + SKEW_MS. */
+export const SKEW_MS = 5 * 60 * 1000;
 
 /** Prefix of the common name of node client certificates: `node:NAME`. */
 export const NODE_CN_PREFIX = 'node:';
@@ -34,43 +41,128 @@ export const NODE_CN_PREFIX = 'node:';
 /** Common name of the API server's client certificate towards agent endpoints (logs, exec). */
 export const SERVER_CLIENT_CN = 'flotilla:server';
 
+/** When a certificate was issued: its notBefore plus the skew the PKI applies. */
+export function issuedAtMs(notBefore: Date | string): number {
+  return new Date(notBefore).getTime() + SKEW_MS;
+}
+
 /** Options of loadOrCreatePki. */
 export interface PkiOptions {
   /** Extra SANs for the server certificate: IP addresses or DNS names. */
   extraSans?: string[];
 }
 
+/** One trusted CA, loaded. */
+interface CaEntry {
+  cert: x509.X509Certificate;
+  keys: CryptoKeyPair;
+  /** The same certificate for node:crypto (issuer checks of peer certificates). */
+  nodeCert: NodeX509;
+  fingerprint: string;
+}
+
 /** The loaded cluster PKI: what the HTTPS server and the join flow need. */
 export class ClusterPki {
-  private constructor(
-    /** PEM of the cluster CA certificate: clients trust exactly this. */
-    readonly caCertPem: string,
-    /** PEM of the server's TLS certificate (signed by the CA). */
-    readonly serverCertPem: string,
-    /** PKCS#8 PEM of the server's TLS key. */
-    readonly serverKeyPem: string,
-    private readonly caCert: x509.X509Certificate,
-    private readonly caKeys: CryptoKeyPair,
-    private readonly fingerprint: string,
-  ) {}
+  /** PEM of the server's TLS certificate (signed by the serving CA). */
+  serverCertPem: string;
+  /** PKCS#8 PEM of the server's TLS key. */
+  serverKeyPem: string;
+  /** Grows by one with every adopted state: holders of derived credentials re-issue them. */
+  generation = 0;
+  private readonly listeners = new Set<() => void>();
+  private trustedSet: ReadonlySet<string>;
 
-  /** Loads DATA_DIR/pki/ (dir is that folder), creating what is missing. */
-  static async loadOrCreate(dir: string, opts: PkiOptions = {}): Promise<ClusterPki> {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    const { cert: caCert, keys: caKeys } = await loadOrCreateCa(dir);
-    const sans = serverSans(opts.extraSans ?? []);
-    const server = await loadOrCreateServerCert(dir, caCert, caKeys, sans);
-    return new ClusterPki(caCert.toString('pem'), server.certPem, server.keyPem, caCert, caKeys, await certFingerprint(caCert));
+  private constructor(
+    private readonly dir: string,
+    private readonly sans: string[],
+    private state: CaState,
+    private entries: CaEntry[],
+    server: { certPem: string; keyPem: string },
+  ) {
+    this.serverCertPem = server.certPem;
+    this.serverKeyPem = server.keyPem;
+    this.trustedSet = new Set(entries.map((e) => e.fingerprint));
   }
 
-  /** Lowercase hex SHA-256 of the CA certificate's DER: a join token pins it. */
+  /** Loads DATA_DIR/pki/ (dir is that folder), creating what is missing; the seed CA is the only one. */
+  static async loadOrCreate(dir: string, opts: PkiOptions = {}): Promise<ClusterPki> {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const seed = await loadOrCreateCa(dir);
+    const entry = await loadEntry(seed);
+    const sans = serverSans(opts.extraSans ?? []);
+    const server = await loadOrCreateServerCert(dir, entry, sans);
+    const state: CaState = { cas: [seed], signer: entry.fingerprint, serving: entry.fingerprint, retired: [] };
+    return new ClusterPki(dir, sans, state, [entry], server);
+  }
+
+  /** PEM bundle of the trusted CAs: what clients, agents and TLS verification trust. */
+  get caCertPem(): string {
+    return bundleOf(this.state);
+  }
+
+  /** Lowercase hex SHA-256 of the signing CA's DER: new join tokens pin it. */
   caFingerprint(): string {
-    return this.fingerprint;
+    return this.state.signer;
+  }
+
+  /** Fingerprints of the trusted CAs (a join token pinning any of them is for this cluster). */
+  trustedFingerprints(): string[] {
+    return this.entries.map((e) => e.fingerprint);
+  }
+
+  /** Whether the CA with this fingerprint is trusted (O(1): asked on every request with a certificate). */
+  trusts(fingerprint: string): boolean {
+    return this.trustedSet.has(fingerprint);
+  }
+
+  /** The shared state as it is now (a copy). */
+  caState(): CaState {
+    return structuredClone(this.state);
+  }
+
+  /** Registers a listener of adopted states; returns its remover. */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Takes a (new) shared state: loads its CAs, re-issues this server's certificate when it is not
+   * signed by the serving CA, then tells the listeners. Throws (and keeps the old state) when the
+   * state is broken.
+   */
+  async adopt(next: CaState): Promise<void> {
+    const problem = caStateProblem(next);
+    if (problem !== undefined) throw new Error(`cluster CA state: ${problem}`);
+    const have = new Map(this.entries.map((e) => [e.fingerprint, e]));
+    const entries = await Promise.all(next.cas.map(async (c) => have.get(pemFingerprint(c.certPem)) ?? loadEntry(c)));
+    const serving = entries.find((e) => e.fingerprint === next.serving) as CaEntry;
+    const server = await loadOrCreateServerCert(this.dir, serving, this.sans);
+    this.state = structuredClone(next);
+    this.entries = entries;
+    this.trustedSet = new Set(entries.map((e) => e.fingerprint));
+    this.serverCertPem = server.certPem;
+    this.serverKeyPem = server.keyPem;
+    this.generation++;
+    for (const fn of this.listeners) fn();
+  }
+
+  /** Fingerprint of the trusted CA that signed `cert`, or undefined (untrusted or retired issuer). */
+  issuerOf(cert: NodeX509): string | undefined {
+    for (const e of this.entries) {
+      if (cert.checkIssued(e.nodeCert) && cert.verify(e.nodeCert.publicKey)) return e.fingerprint;
+    }
+    return undefined;
+  }
+
+  private entry(fp: string): CaEntry {
+    return this.entries.find((e) => e.fingerprint === fp) as CaEntry;
   }
 
   /**
    * Signs a node's CSR into a client certificate with CN `node:NAME` (whatever the CSR asked),
-   * valid for ttlMs (capped at 90 days). Fails with BadRequestError on a bad CSR or signature.
+   * valid for ttlMs (capped at 90 days), by the signing CA. Fails with BadRequestError on a bad
+   * CSR or signature.
    */
   async signNodeCsr(csrPem: string, nodeName: string, ttlMs: number): Promise<string> {
     let csr: x509.Pkcs10CertificateRequest;
@@ -81,23 +173,24 @@ export class ClusterPki {
     }
     if (!(await csr.verify(crypto))) throw new BadRequestError('CSR signature does not verify');
     if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(nodeName)) throw new BadRequestError(`node name ${JSON.stringify(nodeName)} is not a DNS name`);
+    const ca = this.entry(this.state.signer);
     const now = Date.now();
     const ttl = Math.min(Math.max(ttlMs, 60_000), MAX_NODE_TTL_MS);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: [{ CN: [`${NODE_CN_PREFIX}${nodeName}`] }, { O: ['flotilla:nodes'] }],
-      issuer: this.caCert.subject,
+      issuer: ca.cert.subject,
       notBefore: new Date(now - SKEW_MS),
-      notAfter: new Date(Math.min(now + ttl, this.caCert.notAfter.getTime())),
+      notAfter: new Date(Math.min(now + ttl, ca.cert.notAfter.getTime())),
       signingAlgorithm: EC_ALG,
       publicKey: csr.publicKey,
-      signingKey: this.caKeys.privateKey,
+      signingKey: ca.keys.privateKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: nodeName }]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.caKeys.publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey, false, crypto),
       ],
     }, crypto);
     return cert.toString('pem');
@@ -105,27 +198,29 @@ export class ClusterPki {
 
   /**
    * Issues a fresh client certificate (new key) for an internal component with common name
-   * `cn`, e.g. `flotilla:server` for the API server calling agents. Its CN has no `node:`/`user:`
-   * prefix, so the API's authenticator gives it no identity: it opens agents, not the API.
+   * `cn`, e.g. `flotilla:server` for the API server calling agents, by the serving CA. Its CN has
+   * no `node:`/`user:` prefix, so the API's authenticator gives it no identity: it opens agents,
+   * not the API.
    */
   async issueClientCertificate(cn: string, ttlMs: number): Promise<{ certPem: string; keyPem: string; notAfter: Date }> {
+    const ca = this.entry(this.state.serving);
     const keys = await generateKeyPair();
     const now = Date.now();
-    const notAfter = new Date(Math.min(now + Math.min(Math.max(ttlMs, 60_000), MAX_NODE_TTL_MS), this.caCert.notAfter.getTime()));
+    const notAfter = new Date(Math.min(now + Math.min(Math.max(ttlMs, 60_000), MAX_NODE_TTL_MS), ca.cert.notAfter.getTime()));
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber: randomSerial(),
       subject: [{ CN: [cn] }, { O: ['flotilla'] }],
-      issuer: this.caCert.subject,
+      issuer: ca.cert.subject,
       notBefore: new Date(now - SKEW_MS),
       notAfter,
       signingAlgorithm: EC_ALG,
       publicKey: keys.publicKey,
-      signingKey: this.caKeys.privateKey,
+      signingKey: ca.keys.privateKey,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
-        await x509.AuthorityKeyIdentifierExtension.create(this.caKeys.publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey, false, crypto),
       ],
     }, crypto);
     return { certPem: cert.toString('pem'), keyPem: await privateKeyToPem(keys.privateKey), notAfter };
@@ -138,16 +233,18 @@ function serverSans(extra: string[]): string[] {
   return [...new Set(all)];
 }
 
-async function loadOrCreateCa(dir: string): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair }> {
-  const certPath = path.join(dir, 'ca.crt');
-  const keyPath = path.join(dir, 'ca.key');
-  const existing = await readPair(certPath, keyPath);
-  if (existing !== undefined) return existing;
+async function loadEntry(ca: StoredCa): Promise<CaEntry> {
+  const cert = new x509.X509Certificate(ca.certPem);
+  return { cert, keys: await keyPairFromPem(ca.keyPem, cert), nodeCert: new NodeX509(ca.certPem), fingerprint: pemFingerprint(ca.certPem) };
+}
+
+/** A new self-signed CA (10 years) with common name `cn`; CAs of one cluster have distinct names. */
+export async function createCa(cn: string): Promise<StoredCa> {
   const keys = await generateKeyPair();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
-    name: [{ CN: ['flotilla cluster CA'] }, { O: ['flotilla'] }],
+    name: [{ CN: [cn] }, { O: ['flotilla'] }],
     notBefore: new Date(now - SKEW_MS),
     notAfter: new Date(now + CA_TTL_MS),
     signingAlgorithm: EC_ALG,
@@ -158,64 +255,68 @@ async function loadOrCreateCa(dir: string): Promise<{ cert: x509.X509Certificate
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
     ],
   }, crypto);
-  // Key first: a crash between the two writes leaves no cert without its key.
-  await writeSecret(keyPath, await privateKeyToPem(keys.privateKey));
-  await fs.writeFile(certPath, cert.toString('pem'), { mode: 0o644 });
-  return { cert, keys };
+  return { certPem: cert.toString('pem'), keyPem: await privateKeyToPem(keys.privateKey) };
 }
 
-async function loadOrCreateServerCert(dir: string, caCert: x509.X509Certificate, caKeys: CryptoKeyPair, sans: string[]): Promise<{ certPem: string; keyPem: string }> {
+async function loadOrCreateCa(dir: string): Promise<StoredCa> {
+  const certPath = path.join(dir, 'ca.crt');
+  const keyPath = path.join(dir, 'ca.key');
+  const existing = await readPair(certPath, keyPath);
+  if (existing !== undefined) return existing;
+  const ca = await createCa('flotilla cluster CA');
+  // Key first: a crash between the two writes leaves no cert without its key.
+  await writeSecret(keyPath, ca.keyPem);
+  await fs.writeFile(certPath, ca.certPem, { mode: 0o644 });
+  return ca;
+}
+
+async function loadOrCreateServerCert(dir: string, ca: CaEntry, sans: string[]): Promise<{ certPem: string; keyPem: string }> {
   const certPath = path.join(dir, 'server.crt');
   const keyPath = path.join(dir, 'server.key');
   const existing = await readPair(certPath, keyPath);
-  if (existing !== undefined && serverCertUsable(existing.cert, caCert, sans)) {
-    return { certPem: existing.cert.toString('pem'), keyPem: await fs.readFile(keyPath, 'utf8') };
-  }
-  const keys = existing?.keys ?? (await generateKeyPair());
+  if (existing !== undefined && serverCertUsable(new NodeX509(existing.certPem), ca, sans)) return existing;
+  const keys = existing !== undefined ? await keyPairFromPem(existing.keyPem, new x509.X509Certificate(existing.certPem)) : await generateKeyPair();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: [{ CN: ['flotilla server'] }, { O: ['flotilla'] }],
-    issuer: caCert.subject,
+    issuer: ca.cert.subject,
     notBefore: new Date(now - SKEW_MS),
-    notAfter: new Date(Math.min(now + SERVER_TTL_MS, caCert.notAfter.getTime())),
+    notAfter: new Date(Math.min(now + SERVER_TTL_MS, ca.cert.notAfter.getTime())),
     signingAlgorithm: EC_ALG,
     publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
+    signingKey: ca.keys.privateKey,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) !== 0 ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
+      await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey, false, crypto),
     ],
   }, crypto);
-  const keyPem = await privateKeyToPem(keys.privateKey);
+  const keyPem = existing?.keyPem ?? (await privateKeyToPem(keys.privateKey));
   await writeSecret(keyPath, keyPem);
   await fs.writeFile(certPath, cert.toString('pem'), { mode: 0o644 });
   return { certPem: cert.toString('pem'), keyPem };
 }
 
-/** Reuse only a certificate of this CA, far from expiry, that already names every wanted SAN. */
-function serverCertUsable(cert: x509.X509Certificate, caCert: x509.X509Certificate, sans: string[]): boolean {
-  if (cert.issuer !== caCert.subject) return false;
-  if (cert.notAfter.getTime() - Date.now() < SERVER_RENEW_BEFORE_MS) return false;
-  const ext = cert.getExtension(x509.SubjectAlternativeNameExtension);
+/** Reuse only a certificate signed by this CA, far from expiry, that already names every wanted SAN. */
+function serverCertUsable(cert: NodeX509, ca: CaEntry, sans: string[]): boolean {
+  if (!cert.checkIssued(ca.nodeCert) || !cert.verify(ca.nodeCert.publicKey)) return false;
+  if (Date.parse(cert.validTo) - Date.now() < SERVER_RENEW_BEFORE_MS) return false;
+  const ext = new x509.X509Certificate(cert.raw).getExtension(x509.SubjectAlternativeNameExtension);
   const have = new Set((ext?.names.items ?? []).map((n) => n.value));
   return sans.every((s) => have.has(s));
 }
 
-async function readPair(certPath: string, keyPath: string): Promise<{ cert: x509.X509Certificate; keys: CryptoKeyPair } | undefined> {
-  let certPem: string;
-  let keyPem: string;
+async function readPair(certPath: string, keyPath: string): Promise<StoredCa | undefined> {
   try {
-    [certPem, keyPem] = await Promise.all([fs.readFile(certPath, 'utf8'), fs.readFile(keyPath, 'utf8')]);
+    const [certPem, keyPem] = await Promise.all([fs.readFile(certPath, 'utf8'), fs.readFile(keyPath, 'utf8')]);
+    return { certPem, keyPem };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  const cert = new x509.X509Certificate(certPem);
-  return { cert, keys: await keyPairFromPem(keyPem, cert) };
 }
 
 /** Writes a private file atomically (temp + rename) with mode 0600. */

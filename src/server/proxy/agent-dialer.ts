@@ -26,7 +26,8 @@ export interface AgentDialerOptions {
   headersTimeoutMs?: number;
 }
 
-interface Credentials { certPem: string; keyPem: string; renewAt: number }
+/** `generation`: the PKI's when issued; a CA rotation (new serving CA) re-issues. */
+interface Credentials { certPem: string; keyPem: string; renewAt: number; generation: number }
 
 /** Opens requests to agents; see the file comment. */
 export class AgentDialer {
@@ -75,14 +76,15 @@ export class AgentDialer {
     const now = Date.now();
     const current = this.creds;
     if (current !== undefined) {
-      return current.then((c) => (c.renewAt > now ? c : this.issue()), () => this.issue());
+      return current.then((c) => (c.renewAt > now && c.generation === this.pki.generation ? c : this.issue()), () => this.issue());
     }
     return this.issue();
   }
 
   private issue(): Promise<Credentials> {
+    const generation = this.pki.generation;
     const p = this.pki.issueClientCertificate(SERVER_CLIENT_CN, this.ttlMs).then((r) => ({
-      certPem: r.certPem, keyPem: r.keyPem, renewAt: Date.now() + ((r.notAfter.getTime() - Date.now()) * 2) / 3,
+      certPem: r.certPem, keyPem: r.keyPem, renewAt: Date.now() + ((r.notAfter.getTime() - Date.now()) * 2) / 3, generation,
     }));
     this.creds = p;
     return p;
