@@ -31,6 +31,7 @@ import { versionInfo } from './version.js';
 import type { JoinSettings } from './join/routes.js';
 import type { Leadership } from './leader/index.js';
 import { startControllers } from '../controllers/index.js';
+import { recycleOptions, type RecycleSettings } from '../controllers/recycle/settings.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { newServerId, startLeadership } from './leader/index.js';
@@ -74,6 +75,8 @@ export interface RunServerOptions {
   nodeGracePeriodMs?: number;
   /** The key-encryption key of Secrets (`--kek-file`; default DATA_DIR/kek, created on the first start). */
   kekFile?: string;
+  /** Reverse uptime: `--max-node-age`, `--node-provisioner` (src/controllers/recycle). */
+  recycle?: RecycleSettings;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -84,6 +87,8 @@ export interface LoopEnv {
   clusterCidr?: string;
   /** RunServerOptions.nodeGracePeriodMs. */
   nodeGracePeriodMs?: number;
+  /** RunServerOptions.recycle. */
+  recycle?: RecycleSettings;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -95,7 +100,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, recycle: recycleOptions(env.recycle), log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
 ];
 
 /** A started server. */
@@ -142,7 +147,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     stack.add({ stop: () => store.close() });
     // Before any loop or API writes: a KEK that does not decrypt the stored secrets stops the start here.
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
-    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs };
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, recycle: opts.recycle };
     const leaderOnly = [...(opts.controllers === false ? [] : SERVER_LOOPS), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
