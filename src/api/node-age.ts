@@ -19,9 +19,9 @@ export function parseNodeAgeMs(text: string): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-/** `24h`, `90m`, `30s`: the shortest exact form (for reasons and messages). */
+/** `24h`, `90m`, `30s` (days as hours: `168h`): the shortest exact form (for reasons and messages). */
 export function formatNodeAge(ms: number): string {
-  for (const unit of ['d', 'h', 'm', 's'] as const) {
+  for (const unit of ['h', 'm', 's'] as const) {
     const size = UNIT_MS[unit] ?? 1;
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
