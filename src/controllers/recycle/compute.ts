@@ -5,7 +5,8 @@
  *
  *   not due (younger than its max age, not requested) ─► nothing; look again when it is due
  *   due, another node recycling, or a service on it  ─► phase waiting (message says why)
- *     with fewer ready tasks than replicas
+ *     with fewer ready tasks than replicas, or (no
+ *     provisioner) no other node to move to
  *   due and its turn ─► provisioning (hook configured: the loop runs it once) or cordoned
  *   provisioning, hook ended (ok, failed, timed out) ─► cordoned: availability pause
  *     (no hook result after the bound: a restart lost it) ─► cordoned, Warning
@@ -52,6 +53,8 @@ export interface RecycleInput {
   shortServices: readonly string[];
   /** Whether a provisioner hook is configured. */
   provisioner: boolean;
+  /** Other nodes that are ready, active and not recycling (where its tasks can move). */
+  otherSchedulable: number;
   /** This process's knowledge of the hook of this recycle (undefined: never started here). */
   hook: HookState | undefined;
   provisionerTimeoutMs: number;
@@ -127,7 +130,8 @@ function startOrWait(input: RecycleInput, r: NodeRecycle | undefined): RecyclePl
   }
   const blocked = input.otherRecycling !== undefined
     ? `waiting: node ${input.otherRecycling} is recycling (one node at a time)`
-    : input.shortServices.length > 0 ? `waiting: services below their replicas: ${input.shortServices.join(', ')}` : undefined;
+    : input.shortServices.length > 0 ? `waiting: services below their replicas: ${input.shortServices.join(', ')}`
+      : !input.provisioner && input.otherSchedulable === 0 ? 'waiting: no other ready, active node for its tasks (and no provisioner to add one)' : undefined;
   if (blocked !== undefined) {
     if (r?.message === blocked && r.reason === due.reason) return { actions: [], events: [], requeueAfterMs: WAIT_RECHECK_MS };
     const waiting: NodeRecycle = { phase: 'waiting', since: r?.since ?? iso(nowMs), reason: due.reason, message: blocked };

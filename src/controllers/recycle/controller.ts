@@ -4,8 +4,8 @@
  * all writes). sync runs compute.ts, applies its writes with expected revisions, starts the
  * provisioner hook in the background (its end enqueues the node again) and writes the Events.
  * Woken by: node changes (labels, annotations, spec, recycle state), tasks changing on a
- * recycling node, service readiness changes and recycles ending (for the nodes waiting their
- * turn), and the timers compute.ts asks for (a node's due time, the hook and drain bounds).
+ * recycling node, service readiness changes, new nodes and recycles ending (for the nodes
+ * waiting their turn), and the timers compute.ts asks for (a node's due time, the hook and drain bounds).
  */
 import { AlreadyExistsError, NotFoundError } from '../../api/errors.js';
 import type { EventObject, NodeObject, Revocation, Service, Task } from '../../api/kinds.js';
@@ -82,7 +82,9 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
       waiting.delete(name);
       return {};
     }
-    const others = inf.nodes.list().find((n) => n.metadata.name !== name && isRecycling(n));
+    const all = inf.nodes.list();
+    const others = all.find((n) => n.metadata.name !== name && isRecycling(n));
+    const otherSchedulable = all.filter((n) => n.metadata.name !== name && n.status?.state === 'ready' && n.spec.availability === 'active' && n.status.recycle === undefined).length;
     const tasks = inf.tasks.byIndex(BY_NODE, name);
     const draining = node.status?.recycle?.phase === 'draining';
     const revocation = draining ? (await deps.store.get({ kind: 'Revocation', namespace: '', name: revocationName(name) })) as Revocation | undefined : undefined;
@@ -94,6 +96,7 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
       otherRecycling: others?.metadata.name,
       shortServices: shortServices(tasks, (k) => inf.services.get(k)),
       provisioner: deps.provisioner !== undefined,
+      otherSchedulable,
       hook: hooks.get(node.metadata.uid),
       provisionerTimeoutMs: deps.provisionerTimeoutMs ?? DEFAULT_PROVISIONER_TIMEOUT_MS,
       drainTimeoutMs: deps.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
@@ -118,7 +121,10 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
   c = ctl;
   const wakeWaiting = (): void => { for (const n of waiting) ctl.enqueue(nodeKey(n)); };
   ctl.onStop(inf.nodes.addHandler({
-    onAdd: (n) => ctl.enqueue(nodeKey(n.metadata.name)),
+    onAdd: (n) => {
+      ctl.enqueue(nodeKey(n.metadata.name));
+      wakeWaiting(); // a new node is somewhere to move tasks to
+    },
     onUpdate: (old, n) => {
       if (nodeFacts(old) !== nodeFacts(n)) ctl.enqueue(nodeKey(n.metadata.name));
       if (isRecycling(old) && !isRecycling(n)) wakeWaiting();

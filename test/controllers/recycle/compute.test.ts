@@ -19,7 +19,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 function input(over: Partial<RecycleInput> = {}): RecycleInput {
   return {
     node: node('n1'), tasks: [], nowMs: T0 + 25 * H, clusterMaxAgeMs: 24 * H, otherRecycling: undefined, shortServices: [],
-    provisioner: true, hook: undefined, provisionerTimeoutMs: 60_000, drainTimeoutMs: 600_000, revocation: undefined, lease: undefined, ...over,
+    provisioner: true, otherSchedulable: 2, hook: undefined, provisionerTimeoutMs: 60_000, drainTimeoutMs: 600_000, revocation: undefined, lease: undefined, ...over,
   };
 }
 
@@ -75,6 +75,13 @@ void describe('recycle compute: when a node is due', () => {
     assert.match(nodeOf(short.actions[0]).status?.recycle?.message ?? '', /default\/web \(2\/3 ready\)/);
     // Its turn: starts.
     assert.equal(nodeOf(computeRecycle(input({ node: withRecycle(node('n1'), r!) })).actions[0]).status?.recycle?.phase, 'provisioning');
+  });
+
+  void it('without a provisioner, the last schedulable node waits (its tasks would have nowhere to go)', () => {
+    const p = computeRecycle(input({ provisioner: false, otherSchedulable: 0 }));
+    assert.match(nodeOf(p.actions[0]).status?.recycle?.message ?? '', /no other ready, active node/);
+    // With a provisioner, the hook is what brings the capacity: it starts.
+    assert.equal(nodeOf(computeRecycle(input({ otherSchedulable: 0 })).actions[0]).status?.recycle?.phase, 'provisioning');
   });
 
   void it('without a provisioner: cordons at once', () => {
