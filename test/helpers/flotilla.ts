@@ -122,14 +122,15 @@ export class UpCluster {
   proc: FlotillaProcess;
   private readonly ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 
-  private constructor(readonly dataDir: string) {
+  private constructor(readonly dataDir: string, private readonly extraArgs: readonly string[] = []) {
     this.subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`;
     this.proc = this.newProcess();
   }
 
-  static async start(): Promise<UpCluster> {
+  /** Starts `flotilla up` (with `extraArgs` after the usual flags). */
+  static async start(extraArgs: readonly string[] = []): Promise<UpCluster> {
     const dir = await mkdtemp(path.join(tmpdir(), 'flotilla-e2e-'));
-    const c = new UpCluster(dir);
+    const c = new UpCluster(dir, extraArgs);
     try {
       await c.proc.start();
     } catch (err) {
@@ -144,7 +145,7 @@ export class UpCluster {
   }
 
   private newProcess(): FlotillaProcess {
-    return new FlotillaProcess(['up', '--data-dir', this.dataDir, '--listen', '127.0.0.1:0', '--subnet', this.subnet, '--bridge', this.bridge]);
+    return new FlotillaProcess(['up', '--data-dir', this.dataDir, '--listen', '127.0.0.1:0', '--subnet', this.subnet, '--bridge', this.bridge, ...this.extraArgs]);
   }
 
   /** kill -9 of the whole `up` process, then a new one on the same data dir. */
