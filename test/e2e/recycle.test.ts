@@ -92,10 +92,10 @@ spec:
       return /node3 .*(provisioning|cordoned|draining)/.test(r.stdout) ? r.stdout : undefined;
     });
     assert.match(wide, /RECYCLE/);
-    await eventually('the NodeRemoved Event of node3', 180_000, async () => {
+    const events = await eventually('the NodeRemoved Event of node3', 180_000, async () => {
       const r = await c.cli(['get', 'events', '-o', 'json']);
-      const items = (JSON.parse(r.stdout) as { items: Array<{ spec: { reason: string; involved: string } }> }).items;
-      return items.some((e) => e.spec.reason === 'NodeRemoved' && e.spec.involved === 'Node//node3') ? true : undefined;
+      const items = (JSON.parse(r.stdout) as { items: Array<{ spec: { reason: string; involved: string; firstTimestamp: string } }> }).items.filter((e) => e.spec.involved === 'Node//node3');
+      return items.some((e) => e.spec.reason === 'NodeRemoved') ? items : undefined;
     });
     // The old machine goes away (its agent would otherwise register its Node again: nothing refuses it here).
     await c.killAgent('node3');
@@ -103,6 +103,9 @@ spec:
     const r = await client;
     assert.equal(r.code, 0, r.stderr);
     const counts = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { ok: number; fail: number; errors: string[]; seen: Record<string, number> };
+    const at = (reason: string): number => Date.parse(events.find((e) => e.spec.reason === reason)?.spec.firstTimestamp ?? '');
+    assert.deepEqual(['RecycleStarted', 'ProvisionerCalled', 'Cordoned', 'Drained', 'NodeRemoved'].filter((x) => Number.isNaN(at(x))), [], 'an Event for every step');
+    console.log(`node3 recycle: RecycleStarted -> NodeRemoved ${((at('NodeRemoved') - at('RecycleStarted')) / 1000).toFixed(1)} s (cordoned -> drained ${((at('Drained') - at('Cordoned')) / 1000).toFixed(1)} s)`);
     console.log(`client loop during the recycle: ${counts.ok} ok, ${counts.fail} failed; answers by task: ${JSON.stringify(counts.seen)}`);
     assert.equal(counts.fail, 0, `failed calls: ${JSON.stringify(counts.errors)}`);
     assert.ok(counts.ok >= 20, `the loop ran through the recycle (${counts.ok} calls)`);

@@ -54,12 +54,45 @@ function shortServices(tasks: readonly Task[], services: (key: string) => Servic
   return [...out].sort();
 }
 
+/**
+ * Which nodes are recycling and which could take moved tasks (ready, active, not in a recycle),
+ * kept from informer events so a sync does not scan every node (hollow clusters have 10,000).
+ */
+class NodeIndex {
+  private readonly recycling = new Set<string>();
+  private readonly schedulable = new Set<string>();
+
+  set(n: NodeObject): void {
+    const name = n.metadata.name;
+    if (isRecycling(n)) this.recycling.add(name);
+    else this.recycling.delete(name);
+    if (n.status?.state === 'ready' && n.spec.availability === 'active' && n.status.recycle === undefined) this.schedulable.add(name);
+    else this.schedulable.delete(name);
+  }
+
+  delete(name: string): void {
+    this.recycling.delete(name);
+    this.schedulable.delete(name);
+  }
+
+  /** A recycling node other than `name`, if any. */
+  recyclingOtherThan(name: string): string | undefined {
+    for (const n of this.recycling) if (n !== name) return n;
+    return undefined;
+  }
+
+  schedulableOtherThan(name: string): number {
+    return this.schedulable.size - (this.schedulable.has(name) ? 1 : 0);
+  }
+}
+
 /** Builds the recycle loop and hooks it to the informers. */
 export function createRecycleController(deps: RecycleControllerDeps): Controller {
   const inf = deps.informers;
   const exp = new Expectations({ Node: inf.nodes, ...(inf.leases !== undefined ? { Lease: inf.leases } : {}) });
   const hooks = new Map<string, HookState>(); // by node uid: one hook per recycle of one incarnation
   const waiting = new Set<string>();
+  const index = new NodeIndex();
   let c: Controller | undefined;
 
   const runHook = (node: NodeObject): void => {
@@ -82,9 +115,8 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
       waiting.delete(name);
       return {};
     }
-    const all = inf.nodes.list();
-    const others = all.find((n) => n.metadata.name !== name && isRecycling(n));
-    const otherSchedulable = all.filter((n) => n.metadata.name !== name && n.status?.state === 'ready' && n.spec.availability === 'active' && n.status.recycle === undefined).length;
+    const others = index.recyclingOtherThan(name);
+    const otherSchedulable = index.schedulableOtherThan(name);
     const tasks = inf.tasks.byIndex(BY_NODE, name);
     const draining = node.status?.recycle?.phase === 'draining';
     const revocation = draining ? (await deps.store.get({ kind: 'Revocation', namespace: '', name: revocationName(name) })) as Revocation | undefined : undefined;
@@ -93,7 +125,7 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
       tasks,
       nowMs: deps.clock.now(),
       clusterMaxAgeMs: deps.maxNodeAgeMs,
-      otherRecycling: others?.metadata.name,
+      otherRecycling: others,
       shortServices: shortServices(tasks, (k) => inf.services.get(k)),
       provisioner: deps.provisioner !== undefined,
       otherSchedulable,
@@ -122,14 +154,17 @@ export function createRecycleController(deps: RecycleControllerDeps): Controller
   const wakeWaiting = (): void => { for (const n of waiting) ctl.enqueue(nodeKey(n)); };
   ctl.onStop(inf.nodes.addHandler({
     onAdd: (n) => {
+      index.set(n);
       ctl.enqueue(nodeKey(n.metadata.name));
       wakeWaiting(); // a new node is somewhere to move tasks to
     },
     onUpdate: (old, n) => {
+      index.set(n);
       if (nodeFacts(old) !== nodeFacts(n)) ctl.enqueue(nodeKey(n.metadata.name));
       if (isRecycling(old) && !isRecycling(n)) wakeWaiting();
     },
     onDelete: (n) => {
+      index.delete(n.metadata.name);
       ctl.enqueue(nodeKey(n.metadata.name));
       if (isRecycling(n)) wakeWaiting();
     },
