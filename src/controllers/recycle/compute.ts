@@ -24,6 +24,8 @@ import type { Action } from '../framework/apply.js';
 export const DEFAULT_PROVISIONER_TIMEOUT_MS = 5 * 60_000;
 /** Default bound on the drain: the node is removed this long after its drain began, tasks or not. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 10 * 60_000;
+/** Time a hook killed at its bound gets to exit before the loop stops waiting for it. */
+const HOOK_EXIT_GRACE_MS = 5_000;
 /** How often a waiting node looks again when nothing it watches wakes it. */
 export const WAIT_RECHECK_MS = 5_000;
 /** Longest timer the loop arms (a clock jump or a long max age never leaves a node unchecked longer). */
@@ -158,11 +160,14 @@ function afterProvisioner(input: RecycleInput, r: NodeRecycle): RecyclePlan {
   if (hook?.done === true) {
     event = { reason: hook.ok ? 'ProvisionerCalled' : 'ProvisionerFailed', type: hook.ok ? 'Normal' : 'Warning', message: `node ${name}: ${hook.message}` };
   } else {
-    const deadline = Date.parse(r.since) + input.provisionerTimeoutMs;
-    // The hook is running here; or it ran in a process that stopped (restart, new leader): it is
-    // not run twice. Either way the recycle waits at most the hook's bound.
-    if (hook !== undefined || !(nowMs >= deadline)) return { actions: [], events: [], requeueAfterMs: requeue(Number.isFinite(deadline) ? deadline : nowMs, nowMs) };
-    event = { reason: 'ProvisionerFailed', type: 'Warning', message: `node ${name}: no provisioner result after ${formatNodeAge(input.provisionerTimeoutMs)} (the server stopped while it ran): going on` };
+    // The hook is running here (it is killed at its bound; a little grace for its exit); or it
+    // ran in a process that stopped (restart, new leader): it is not run twice. Either way the
+    // recycle waits at most the hook's bound.
+    const since = Date.parse(r.since);
+    const deadline = (Number.isFinite(since) ? since : nowMs) + input.provisionerTimeoutMs + (hook !== undefined ? HOOK_EXIT_GRACE_MS : 0);
+    if (nowMs < deadline) return { actions: [], events: [], requeueAfterMs: requeue(deadline, nowMs) };
+    const why = hook !== undefined ? 'it did not end' : 'the server stopped while it ran';
+    event = { reason: 'ProvisionerFailed', type: 'Warning', message: `node ${name}: no provisioner result after ${formatNodeAge(input.provisionerTimeoutMs)} (${why}): going on` };
   }
   const next: NodeRecycle = { ...r, phase: 'cordoned', since: iso(nowMs), message: event.message };
   const cordon: RecycleEvent = { reason: 'Cordoned', type: 'Normal', message: `node ${name} cordoned` };

@@ -100,6 +100,8 @@ void describe('recycle compute: the steps', () => {
 
   void it('provisioning: hook running -> wait; ok -> ProvisionerCalled + cordon; failed -> Warning + cordon', () => {
     assert.deepEqual(computeRecycle(input({ node: started('provisioning', now), hook: { done: false } })).actions, []);
+    const stuck = computeRecycle(input({ node: started('provisioning', now - 66_000), hook: { done: false } }));
+    assert.match(stuck.events[0]?.message ?? '', /no provisioner result after 1m \(it did not end\)/);
     const ok = computeRecycle(input({ node: started('provisioning', now - 1000), hook: { done: true, ok: true, message: 'exited 0' } }));
     assert.equal(nodeOf(ok.actions[0]).spec.availability, 'pause');
     assert.deepEqual(ok.events.map((e) => `${e.type} ${e.reason}`), ['Normal ProvisionerCalled', 'Normal Cordoned']);
