@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DisposableStack, type Disposable } from '../lifecycle.js';
 import { newJoinToken } from '../server/join/token.js';
-import { runServer, type RunningServer } from '../server/run.js';
+import { runServer, type RunningServer, type RunServerOptions } from '../server/run.js';
 import { runAgent, type RunAgentOptions, type RunningAgent } from './run.js';
 
 /** Options of `flotilla up`. */
@@ -29,6 +29,8 @@ export interface RunUpOptions {
   autoscaleIntervalMs?: number;
   /** OTLP/HTTP collector for the spans of the server and the agent's ingress. */
   otlpEndpoint?: string;
+  /** Reverse uptime: `--max-node-age`, `--node-provisioner`. */
+  recycle?: RunServerOptions['recycle'];
   log?: (line: string) => void;
 }
 
@@ -44,7 +46,7 @@ export async function runUp(opts: RunUpOptions): Promise<RunningUp> {
   const stack = new DisposableStack();
   let announced = false;
   try {
-    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, autoscaleIntervalMs: opts.autoscaleIntervalMs, otlpEndpoint: opts.otlpEndpoint, log: () => undefined }));
+    const server = stack.add(await runServer({ dataDir: opts.dataDir, listen: opts.listen, store: 'sqlite', clusterCidr: opts.clusterCidr, kekFile: opts.kekFile, autoscaleIntervalMs: opts.autoscaleIntervalMs, otlpEndpoint: opts.otlpEndpoint, recycle: opts.recycle, log: () => undefined }));
     const { token, object } = newJoinToken(server.pki.caFingerprint(), 'worker', 10 * 60_000);
     await server.store.create({ ...object, metadata: { ...object.metadata, uid: `up-${object.metadata.name}`, creationTimestamp: new Date().toISOString(), generation: 1 } });
     const agent = stack.add(await runAgent({

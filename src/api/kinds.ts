@@ -389,7 +389,27 @@ export interface NodeStatus {
   agentVersion?: string;
   /** Directory of the node's local volumes (`<agent data dir>/volumes`), for Volume.status.path. */
   volumesDir?: string;
+  /** Reverse uptime (src/controllers/recycle): where this node's recycle is; the server keeps it across agent status writes. */
+  recycle?: NodeRecycle;
 }
+
+/** The state of one node recycle (src/controllers/recycle/README.md), kept so a new leader carries on. */
+export interface NodeRecycle {
+  /** waiting (its turn or its services' readiness) -> provisioning -> cordoned -> draining -> (Node deleted). */
+  phase: 'waiting' | 'provisioning' | 'cordoned' | 'draining';
+  /** RFC 3339 time the phase began. */
+  since: string;
+  /** RFC 3339 time the recycle began (left `waiting`). */
+  startedAt?: string;
+  /** Why: `recycled: older than 24h`, `recycled: requested`. */
+  reason: string;
+  message?: string;
+}
+
+/** Node label: the node's own maximum age (`24h`, `90m`; `0` or `off` exempts it), over `--max-node-age`. */
+export const MAX_NODE_AGE_LABEL = 'flotilla.dev/max-node-age';
+/** Node annotation (value: RFC 3339 time) written by `flotilla node recycle NAME`: recycle it now. */
+export const RECYCLE_REQUEST_ANNOTATION = 'flotilla.dev/recycle-requested';
 
 export type NodeObject = ApiObject<NodeSpec, NodeStatus> & { kind: 'Node' };
 

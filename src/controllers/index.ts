@@ -13,6 +13,8 @@ import { createNodeSubnetController } from './network/controller.js';
 import { createNodeController } from './node/controller.js';
 import { createSchedulerController } from './placement/controller.js';
 import type { SchedulerOptions } from '../scheduler/index.js';
+import { createRecycleController } from './recycle/controller.js';
+import type { NodeProvisioner } from './recycle/provisioner.js';
 import { createRolloutController } from './rollout/controller.js';
 import { createSecretRollController } from './secrets/controller.js';
 import { createServiceController, createTaskReaper } from './service/controller.js';
@@ -41,6 +43,8 @@ export interface ControllerOptions {
   clusterCidr?: string;
   /** Spans of the scheduler's placements (src/tracing). */
   tracer?: Tracer;
+  /** Reverse uptime (recycle/): cluster max node age in ms (`--max-node-age`; off when absent), the provisioner hook and its bounds. */
+  recycle?: { maxNodeAgeMs?: number; provisioner?: NodeProvisioner; provisionerTimeoutMs?: number; drainTimeoutMs?: number };
 }
 
 /** The running controllers. */
@@ -66,6 +70,7 @@ export function startControllers(store: Store, opts: ControllerOptions = {}): Ru
     ...endpoints.controllers,
     createNodeSubnetController({ ...deps, clusterCidr: opts.clusterCidr }),
     secretRoll.controller,
+    createRecycleController({ ...deps, ...opts.recycle }),
   ];
   let stopped = false;
   const all = [informers.services, informers.tasks, informers.nodes, ...(informers.leases !== undefined ? [informers.leases] : []), ...(informers.volumes !== undefined ? [informers.volumes] : []), endpoints.ingresses, ...secretRoll.informers];

@@ -39,6 +39,7 @@ import { MetricsSeries } from './metrics/series.js';
 import { addClusterGauges, createServerRegistry } from './metrics/prometheus.js';
 import { createInstruments } from './metrics/instrument.js';
 import { startTracing, type Tracer, type Tracing } from '../tracing/index.js';
+import { recycleOptions, type RecycleSettings } from '../controllers/recycle/settings.js';
 import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { ImageTrustAdmission } from './admission/trust.js';
@@ -95,6 +96,8 @@ export interface RunServerOptions {
   autoscaleIntervalMs?: number;
   /** OTLP/HTTP collector for spans (`--otlp-endpoint`, e.g. http://127.0.0.1:4318); none: no tracing. */
   otlpEndpoint?: string;
+  /** Reverse uptime: `--max-node-age`, `--node-provisioner` (src/controllers/recycle). */
+  recycle?: RecycleSettings;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -113,6 +116,8 @@ export interface LoopEnv {
   autoscaleIntervalMs?: number;
   /** Spans of the scheduler (RunServerOptions.otlpEndpoint). */
   tracer?: Tracer;
+  /** RunServerOptions.recycle. */
+  recycle?: RecycleSettings;
 }
 
 /** Starts one loop (a controller, the scheduler...); the returned Disposable stops it. */
@@ -124,7 +129,7 @@ export type LoopFactory = (env: LoopEnv) => Disposable | Promise<Disposable>;
  * started in this order and stopped in reverse, before the store closes.
  */
 export const SERVER_LOOPS: LoopFactory[] = [
-  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, tracer: env.tracer, log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
+  (env) => startControllers(env.store, { clusterCidr: env.clusterCidr, nodeGracePeriodMs: env.nodeGracePeriodMs, tracer: env.tracer, recycle: recycleOptions(env.recycle), log: (m) => { if (process.env.FLOTILLA_DEBUG === '1') console.error(m); } }),
   (env) => startEventExpiry(env.store, { ttlMs: env.eventTtlMs, log: (m) => console.error(m) }),
   (env) => startAutoscaler(env.store, env.metrics ?? new MetricsSeries(), { intervalMs: env.autoscaleIntervalMs, log: (m) => console.error(m) }),
 ];
@@ -187,7 +192,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const serverLog = opts.log ?? ((line: string) => console.error(line));
     let writeAdminConfig: (() => Promise<void>) | undefined;
     stack.add(await openClusterCa({ store, ring, pki, onAdopt: async () => writeAdminConfig?.(), log: serverLog }));
-    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer };
+    const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer, recycle: opts.recycle };
     const caRotation: LoopFactory = () => startCaRotation({ store, ring, pki, dialer: new AgentDialer(pki), log: serverLog });
     const leaderOnly = [...(opts.controllers === false ? [] : [...SERVER_LOOPS, caRotation]), ...(opts.leaderLoops ?? [])];
     const leadership = stack.add(await startLeadership({

@@ -124,13 +124,13 @@ export class UpCluster {
   proc: FlotillaProcess;
   private readonly ipForward = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
 
-  private constructor(readonly dataDir: string, private readonly extraArgs: string[] = []) {
+  private constructor(readonly dataDir: string, private readonly extraArgs: readonly string[] = []) {
     this.subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.0/24`;
     this.proc = this.newProcess();
   }
 
-  /** Starts `flotilla up` (with `extraArgs` after the harness's own flags). */
-  static async start(extraArgs: string[] = []): Promise<UpCluster> {
+  /** Starts `flotilla up` (with `extraArgs` after the usual flags). */
+  static async start(extraArgs: readonly string[] = []): Promise<UpCluster> {
     const dir = await mkdtemp(path.join(tmpdir(), 'flotilla-e2e-'));
     const c = new UpCluster(dir, extraArgs);
     try {

@@ -17,7 +17,7 @@ import { distance, expectedErrorMap, located, renderValue, toIssues, type Where 
 import { completeMetadata, metadataSchema } from './metadata.js';
 import { leaseSpecSchema } from './lease.js';
 import { networkPolicySpecSchema } from './netpol.js';
-import { nodeSpecSchema } from './node.js';
+import { nodeLabelIssues, nodeSpecSchema } from './node.js';
 import { serviceSpecSchema } from './service.js';
 import { grantSpecSchema, roleSpecSchema, userSpecSchema } from './rbac.js';
 import { revocationSpecSchema } from './revocation.js';
@@ -109,6 +109,7 @@ export function validateObject(raw: unknown, where: Where = {}): ApiObject {
   const meta = run(metadataSchema(kind), o.metadata, where, ['metadata'], issues);
   let spec: unknown;
   if (kind !== undefined) spec = run(SPEC_SCHEMAS[kind], o.spec ?? {}, where, ['spec'], issues);
+  if (kind === 'Node' && meta !== undefined) issues.push(...nodeLabelIssues(meta.labels, where));
   if (issues.length > 0 || kind === undefined || meta === undefined) throw new ValidationError(byLine(issues));
   return { kind, metadata: completeMetadata(kind, meta), spec };
 }

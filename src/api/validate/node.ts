@@ -3,8 +3,11 @@
  * agent reports (state, capacity, allocatable, heartbeat). Conform to kinds.ts.
  */
 import { z } from 'zod';
-import type { NodeSpec, NodeStatus } from '../kinds.js';
+import { MAX_NODE_AGE_LABEL, type NodeSpec, type NodeStatus } from '../kinds.js';
+import { NODE_AGE_EXPECTED, parseNodeAgeMs } from '../node-age.js';
+import type { ValidationIssue } from '../errors.js';
 import { int, labelKey, quantity } from './common.js';
+import { located, renderValue, type Where } from './issues.js';
 
 const taint = z.object({
   key: labelKey(),
@@ -40,7 +43,21 @@ export const nodeStatusSchema = z.object({
   message: z.string().optional(),
   agentVersion: z.string().optional(),
   volumesDir: z.string().optional(),
+  recycle: z.object({
+    phase: z.enum(['waiting', 'provisioning', 'cordoned', 'draining']),
+    since: z.string(),
+    startedAt: z.string().optional(),
+    reason: z.string(),
+    message: z.string().optional(),
+  }).strict().optional(),
 }).passthrough();
+
+/** Node labels the server reads (reverse uptime's max-node-age): refused when unreadable. */
+export function nodeLabelIssues(labels: Readonly<Record<string, string>> | undefined, where: Where): ValidationIssue[] {
+  const v = labels?.[MAX_NODE_AGE_LABEL];
+  if (v === undefined || parseNodeAgeMs(v) !== undefined) return [];
+  return [located(where, ['metadata', 'labels', MAX_NODE_AGE_LABEL], NODE_AGE_EXPECTED, renderValue(v))];
+}
 
 const specConforms: (o: z.output<typeof nodeSpecSchema>) => NodeSpec = (o) => o;
 const statusConforms: (o: z.output<typeof nodeStatusSchema>) => NodeStatus = (o) => o;

@@ -1,5 +1,6 @@
 /**
- * `flotilla node drain|cordon|uncordon NAME` and `flotilla node label NAME K=V... [K-]`: a
+ * `flotilla node drain|cordon|uncordon|recycle NAME` (recycle: the request annotation the recycle
+ * controller acts on) and `flotilla node label NAME K=V... [K-]`: a
  * read-modify-write of the Node's spec.availability or labels with the read revision as the
  * expected one. Agents heartbeat every few seconds (a status write that moves the revision), so
  * a conflict is read again and retried a few times. The server's loops do the rest: the
@@ -8,7 +9,7 @@
  */
 import type { Command } from 'commander';
 import { ConflictError } from '../../api/errors.js';
-import type { NodeObject, NodeSpec } from '../../api/kinds.js';
+import { RECYCLE_REQUEST_ANNOTATION, type NodeObject, type NodeSpec } from '../../api/kinds.js';
 import type { CliClient, CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { notFound } from './get.js';
@@ -64,7 +65,14 @@ async function updateNode(client: CliClient, name: string, change: (n: NodeObjec
   }
 }
 
-/** Registers `node drain|cordon|uncordon|label`. */
+/** The node with the recycle request annotation (undefined when already asked: idempotent). */
+export function requestRecycle(n: NodeObject, nowMs: number): NodeObject | undefined {
+  if (n.metadata.annotations?.[RECYCLE_REQUEST_ANNOTATION] !== undefined) return undefined;
+  const annotations = { ...n.metadata.annotations, [RECYCLE_REQUEST_ANNOTATION]: new Date(nowMs).toISOString() };
+  return { ...n, metadata: { ...n.metadata, annotations } };
+}
+
+/** Registers `node drain|cordon|uncordon|label|recycle`. */
 export function registerNode(program: Command, ctx: CliContext): void {
   const node = program.command('node').description('manage nodes');
   for (const [action, what] of Object.entries(AVAILABILITY)) {
@@ -87,5 +95,13 @@ export function registerNode(program: Command, ctx: CliContext): void {
       const changes = parseLabelChanges(args);
       await updateNode(await ctx.client(), name, (n) => ({ ...n, metadata: { ...n.metadata, labels: applyLabelChanges(n.metadata.labels ?? {}, changes) } }));
       ctx.io.out(`node/${name} labeled\n`);
+    });
+  node
+    .command('recycle')
+    .description('recycle the node now: provisioner hook, cordon, drain (replacements first), remove it, revoke its certificate')
+    .argument('<name>', 'node name')
+    .action(async (name: string) => {
+      await updateNode(await ctx.client(), name, (n) => requestRecycle(n, ctx.now().getTime()));
+      ctx.io.out(`node/${name} recycle requested (flotilla describe node ${name} shows its progress)\n`);
     });
 }

@@ -10,9 +10,10 @@ import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
 import { DEFAULT_DATA_DIR, DEFAULT_LISTEN, untilSignal } from './server.js';
 import { parseDuration } from './rollout-status.js';
+import { addRecycleOptions, recycleSettings, type RecycleFlags } from './recycle-flags.js';
 
 /** Options of `flotilla up`. */
-export interface UpOptions {
+export interface UpOptions extends RecycleFlags {
   dataDir: string;
   listen: string;
   /** Subnet of the node's tasks. */
@@ -74,7 +75,7 @@ export interface TokenCreateOptions {
 /** Runs server and agent in one process until SIGINT/SIGTERM (prints a `ready` line). */
 export async function upCommand(opts: UpOptions, ctx: CliContext): Promise<void> {
   const { runUp } = await import('../../agent/up.js');
-  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}), ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}), log: (l) => ctx.io.out(`${l}\n`) });
+  const up = await runUp({ dataDir: opts.dataDir, listen: opts.listen, ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}), ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}), ...(opts.clusterCidr !== undefined ? { clusterCidr: opts.clusterCidr } : {}), ...(opts.kekFile !== undefined ? { kekFile: opts.kekFile } : {}), ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}), ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}), ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}), recycle: recycleSettings(opts), log: (l) => ctx.io.out(`${l}\n`) });
   const signal = await untilSignal(['SIGINT', 'SIGTERM']);
   ctx.io.err(`${signal}: stopping (containers keep running and are adopted at the next start)\n`);
   await up.stop();
@@ -147,8 +148,8 @@ interface ServiceRoutingFlags {
 
 /** Registers `up`, `agent` and `token create`. */
 export function registerProcessCommands(program: Command, ctx: CliContext): void {
-  program
-    .command('up')
+  addRecycleOptions(program
+    .command('up'))
     .description('run a single-node cluster (server and agent, embedded store) in the foreground')
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)

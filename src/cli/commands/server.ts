@@ -7,13 +7,14 @@ import { Option, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { parseDuration } from './rollout-status.js';
+import { addRecycleOptions, recycleSettings, type RecycleFlags } from './recycle-flags.js';
 
 /** Where `server` and `up` keep their state unless told otherwise. */
 export const DEFAULT_DATA_DIR = '/var/lib/flotilla';
 /** Where the API listens unless told otherwise. */
 export const DEFAULT_LISTEN = '127.0.0.1:6443';
 
-interface ServerOptions {
+interface ServerOptions extends RecycleFlags {
   dataDir: string;
   listen: string;
   allowHostBinds?: boolean;
@@ -28,8 +29,8 @@ interface ServerOptions {
 
 /** Registers `server`. */
 export function registerServer(program: Command, ctx: CliContext): void {
-  program
-    .command('server')
+  addRecycleOptions(program
+    .command('server'))
     .description('run the manager: API, store, scheduler and controllers (foreground)')
     .option('--data-dir <dir>', 'state directory', DEFAULT_DATA_DIR)
     .option('--listen <host:port>', 'API address', DEFAULT_LISTEN)
@@ -60,6 +61,7 @@ export function registerServer(program: Command, ctx: CliContext): void {
         ...(opts.eventTtl !== undefined ? { eventTtlMs: opts.eventTtl } : {}),
         ...(opts.autoscaleInterval !== undefined ? { autoscaleIntervalMs: opts.autoscaleInterval } : {}),
         ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
+        recycle: recycleSettings(opts),
         // runServer prints the one `ready` line (with the URL and admin.json path) once the API answers.
         log: (line) => ctx.io.out(`${line}\n`),
       });

@@ -82,7 +82,7 @@ const nodeColumns: Column[] = [
   age,
 ];
 
-const nodeWide: Column[] = [{ header: 'ADDRESS', cell: (o) => orDash(statusOf<NodeStatus>(o).address) }];
+const nodeWide: Column[] = [{ header: 'ADDRESS', cell: (o) => orDash(statusOf<NodeStatus>(o).address) }, { header: 'RECYCLE', cell: (o) => orDash(statusOf<NodeStatus>(o).recycle?.phase) }];
 
 /** `task/web-1-abc` from `Task/default/web-1-abc`. */
 export function formatInvolved(involved: string | undefined): string {

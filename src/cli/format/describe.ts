@@ -231,6 +231,7 @@ function nodeStatus(st: Loose<NodeStatus>): Field[] {
     ['Task subnet', orDash(st.podCIDR)],
     ['Heartbeat', orDash(st.heartbeat)],
     ['Message', orDash(st.message)],
+    ['Recycle', st.recycle === undefined ? '-' : `${st.recycle.phase} since ${st.recycle.since} (${st.recycle.reason})${st.recycle.message !== undefined ? `: ${st.recycle.message}` : ''}`],
   ];
 }
 
