@@ -15,6 +15,7 @@ import { ApiClient } from '../client/index.js';
 import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
 import { ImagePuller } from './image/index.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
+import { localAddressTo } from './node/local-address.js';
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
@@ -42,7 +43,7 @@ export interface RunAgentOptions {
   labels?: Record<string, string>;
   /** Override of the machine's figures (hollow nodes, tests). */
   capacity?: { cpu?: string; memory?: string };
-  /** Address other nodes and the server reach this agent at (the agent endpoint binds to it). */
+  /** Address other nodes and the server reach this agent at (the agent endpoint binds to it); default: the local address of its connection to the server. */
   address?: string;
   /** Port of the agent endpoint (logs, exec); default 0: any free port, reported in the Node's status. */
   agentPort?: number;
@@ -96,7 +97,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }, dataDir, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
-    const address = opts.address ?? '127.0.0.1';
+    const address = opts.address ?? (await localAddressTo({ server: opts.server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem }));
+    if (opts.address === undefined) log(`agent: advertising address ${address} (the local address of its connection to ${opts.server})`);
     const logDir = path.join(dataDir, 'logs');
     endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
     const volumesDir = path.join(dataDir, 'volumes');

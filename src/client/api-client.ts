@@ -50,8 +50,8 @@ export class ApiClient implements Store {
     this.transport = new HttpsTransport(config, opts);
   }
 
-  /** Creates a join token (admin only); the secret is shown once, here. */
-  createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string }> {
+  /** Creates a join token (admin only); the secret is shown once, here. `servers`: URLs a new machine can join at, best first. */
+  createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string; servers?: string[] }> {
     return this.transport.json('POST', '/api/v1/join/tokens', { role, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
   }
 

@@ -58,6 +58,14 @@ export interface ClusterOptions {
   labels?: (index: number, name: string) => Record<string, string>;
   /** Who chooses node subnets and routes; see the file comment. Default 'server'. */
   subnets?: 'server' | 'static';
+  /**
+   * 'printed': start every agent from the command line `flotilla token create` printed (its
+   * `flotilla agent --server URL --token TOKEN` line) plus --name, --data-dir and labels, with no
+   * --address. Default 'address': the harness's own command line with --address.
+   */
+  join?: 'address' | 'printed';
+  /** Host the server listens on (default its underlay address; '0.0.0.0' for all interfaces). */
+  serverListenHost?: string;
   /** Bound on the whole start. Default 120 s. */
   startTimeoutMs?: number;
 }
@@ -107,6 +115,8 @@ export class Cluster {
   private readonly agents = new Map<string, NsProcess>();
   private readonly registries: NsProcess[] = [];
   private token = '';
+  /** The `flotilla agent ...` line that `token create` printed. */
+  joinCommand = '';
   private stopping: Promise<void> | undefined;
   private readonly serverPort = 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -255,7 +265,9 @@ export class Cluster {
     await this.startServer();
     const tok = await this.cli(['token', 'create']);
     if (tok.code !== 0) throw new Error(`token create: ${tok.stderr}`);
-    this.token = tok.stdout.trim();
+    const lines = tok.stdout.trim().split('\n');
+    this.token = (lines[0] ?? '').trim();
+    this.joinCommand = (lines.find((l) => l.startsWith('flotilla agent ')) ?? '').trim();
     await Promise.all(this.nodes.map((n) => this.startAgent(n)));
     if (this.opts.subnets === 'static') await this.staticRoutes();
     await eventually(`${count} ready nodes`, 60_000, async () => {
@@ -317,7 +329,7 @@ export class Cluster {
 
   private async startServer(): Promise<void> {
     const ns = (this.serverNs as NodeNamespace).name;
-    const argv = [process.execPath, '--import', 'tsx', MAIN, 'server', '--listen', `${SERVER_IP}:${this.serverPort}`, '--data-dir', path.join(this.dir, 'server'), ...(this.opts.serverArgs ?? [])];
+    const argv = [process.execPath, '--import', 'tsx', MAIN, 'server', '--listen', `${this.opts.serverListenHost ?? SERVER_IP}:${this.serverPort}`, '--data-dir', path.join(this.dir, 'server'), ...(this.opts.serverArgs ?? [])];
     this.server = this.spawnIn(ns, argv, 'server');
     this.serverUrl = `https://${SERVER_IP}:${this.serverPort}`;
     await this.waitForLine(this.server, /ready at/, 'server ready');
@@ -325,9 +337,12 @@ export class Cluster {
 
   private async startAgent(n: ClusterNode): Promise<void> {
     const labels = this.opts.labels?.(n.index, n.name) ?? { node: n.name };
+    const printed = this.joinCommand.split(/\s+/).slice(1); // drop "flotilla"
+    if (this.opts.join === 'printed' && printed[0] !== 'agent') throw new Error(`token create printed no agent command: ${JSON.stringify(this.joinCommand)}`);
     const argv = [
-      process.execPath, '--import', 'tsx', MAIN, 'agent', '--server', this.serverUrl, '--token', this.token,
-      '--name', n.name, '--address', n.address, '--data-dir', n.dataDir,
+      process.execPath, '--import', 'tsx', MAIN,
+      ...(this.opts.join === 'printed' ? printed : ['agent', '--server', this.serverUrl, '--token', this.token, '--address', n.address]),
+      '--name', n.name, '--data-dir', n.dataDir,
       ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
       ...(n.subnet !== undefined ? ['--subnet', n.subnet] : []),
       ...(this.opts.agentArgs?.(n.index, n.name) ?? []),

@@ -112,11 +112,18 @@ export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliConte
   const client = ApiClient.fromConfigFile(ctx.configPath);
   try {
     const t = await client.createJoinToken(opts.role, opts.ttl);
-    ctx.io.out(`${t.token}\n`);
+    const server = t.servers?.[0] ?? client.config.server;
+    ctx.io.out(`${t.token}\n${joinCommand(server, t.token)}\n`);
+    if ((t.servers?.length ?? 0) > 1) ctx.io.err(`other addresses of the server: ${(t.servers ?? []).slice(1).join(' ')}\n`);
     ctx.io.err(`join token ${t.id} (${t.role}) expires at ${t.expiresAt}; revoke it with: flotilla delete jointoken ${t.id}\n`);
   } finally {
     await client.close();
   }
+}
+
+/** The line to paste on a new machine (CONTRACT: `flotilla agent --server https://ADDRESS:PORT --token TOKEN`). */
+export function joinCommand(server: string, token: string): string {
+  return `flotilla agent --server ${server} --token ${token}`;
 }
 
 // ---- Registration ----

@@ -70,7 +70,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void dispatch(opts, req, res, live, proxy).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+    void dispatch(opts, req, res, live, proxy, host).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
     // A client that fails the handshake (wrong CA, port scan) is not our error to log.
@@ -100,12 +100,12 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   };
 }
 
-async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv): Promise<void> {
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv, listenHost: string): Promise<void> {
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
   if (await servePublic(opts, url.pathname, method, res)) return;
-  const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes };
+  const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes, listenHost };
   if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
   const identity = await opts.authenticator.authenticate(req);
   if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;
