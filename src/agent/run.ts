@@ -16,6 +16,7 @@ import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
 import { ImagePuller } from './image/index.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
 import { localAddressTo } from './node/local-address.js';
+import { watchRuntimeCondition } from './node/runtime-check.js';
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
@@ -63,6 +64,8 @@ export interface RunAgentOptions {
   /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
   ingressHttpPort?: number;
   ingressHttpsPort?: number;
+  /** Where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   /** Parent of the per-task secret tmpfs mounts (default /run/flotilla/<node>/secrets). */
   secretsDir?: string;
   log?: (line: string) => void;
@@ -102,7 +105,15 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const logDir = path.join(dataDir, 'logs');
     endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
     const volumesDir = path.join(dataDir, 'volumes');
-    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir };
+    // RuntimeReady (src/agent/node/runtime-check.ts): checked for runc only; a replaced runtime reports it assumed.
+    const runtimeReady = opts.runtime === undefined ? stack.add(await watchRuntimeCondition({
+      ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+      ...(opts.hooks === undefined ? { cniDir: '/usr/lib/cni' } : {}),
+    }, log)) : undefined;
+    const identity = {
+      name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir,
+      ...(runtimeReady !== undefined ? { conditions: () => [runtimeReady.current()] } : {}),
+    };
     const nodeNet = opts.hooks === undefined
       ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))
       : undefined;

@@ -47,6 +47,8 @@ export interface AgentOptions {
   heartbeatMs?: number;
   /** Delay of a hollow container's start (only with --simulate). */
   startDelayMs?: number;
+  /** Where the RuntimeReady check looks for the cgroup hierarchy. */
+  cgroupRoot?: string;
 }
 
 /** Options of `flotilla token create`. */
@@ -78,6 +80,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
     serviceRouting: opts.serviceRouting ?? true,
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
     ...(opts.ingressHttpPort !== undefined ? { ingressHttpPort: opts.ingressHttpPort } : {}),
@@ -167,7 +170,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--ingress-https <port>', 'serve the HTTPS ingress (certificates from Secrets, by SNI) on this port', nonNegativeInt)
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number } & ServiceRoutingFlags) =>
+    .option('--cgroup-root <dir>', 'where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup)')
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; cgroupRoot?: string } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -184,6 +188,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.ingressHttps !== undefined ? { ingressHttpsPort: opts.ingressHttps } : {}),
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
+          ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
         },
         ctx,
       ),

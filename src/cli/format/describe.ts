@@ -224,6 +224,7 @@ function nodeStatus(st: Loose<NodeStatus>): Field[] {
     ['Allocatable', resources(st.allocatable)],
     ['Task subnet', orDash(st.podCIDR)],
     ['Heartbeat', orDash(st.heartbeat)],
+    ['Conditions', (st.conditions ?? []).map((c) => `${c.type}=${String(c.status)}${c.reason !== undefined ? ` (${c.reason})` : ''}${c.message !== undefined ? `: ${c.message}` : ''}`).join('; ') || '<none>'],
     ['Message', orDash(st.message)],
   ];
 }
