@@ -20,6 +20,7 @@ import { watchRuntimeCondition } from './node/runtime-check.js';
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
+import { PullCredentials } from './tasks/pull-credentials.js';
 import type { TaskHook } from './tasks/hooks.js';
 import { SecretsHook } from './secrets/hook.js';
 import { SYSTEM_TMPFS } from './secrets/tmpfs.js';
@@ -134,7 +135,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,
       probers: newProberFactory({ runtime, events, log }),
-      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log),
+      images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log, new PullCredentials(client)),
     }));
     if (opts.serviceRouting === true) {
       stack.add(await startServiceRouting({

@@ -173,6 +173,8 @@ export interface ServiceSpec {
   secrets: SecretRef[];
   configs: ConfigRef[];
   volumes: VolumeRef[];
+  /** Secret with the registry credentials the agent pulls `image` with (`flotilla registry login`); default: the namespace's `registry-credentials`, if any. */
+  imagePullSecret?: string;
   /** Seconds between SIGTERM and SIGKILL. */
   stopGracePeriodSeconds: number;
   /** Set by `flotilla rollout restart` (RFC 3339): part of the task template, so a new value makes a new revision. */

@@ -16,6 +16,7 @@ import { registerLaterCommands } from './commands/later.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNode } from './commands/node.js';
 import { registerProcessCommands } from './commands/process.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerAccess(program, ctx);
   registerLaterCommands(program, ctx);
+  registerRegistryCommands(program, ctx);
   return program;
 }
 

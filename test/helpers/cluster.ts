@@ -38,6 +38,7 @@ import { existsSync, readdirSync, readFileSync, mkdirSync, openSync, closeSync }
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { buildBusyboxImage, type ImageOptions, type PushedImage } from './images.js';
 import { killAndWait, NodeNamespace, run, type RunResult } from './netns.js';
 import { startRegistry, type TestRegistry } from './registry.js';
@@ -64,6 +65,8 @@ export interface ClusterOptions {
    * --address. Default 'address': the harness's own command line with --address.
    */
   join?: 'address' | 'printed';
+  /** The node registries require this login (htpasswd, Basic); pushes go to the open machine registry. */
+  registryAuth?: { user: string; password: string };
   /** Host the server listens on (default its underlay address; '0.0.0.0' for all interfaces). */
   serverListenHost?: string;
   /** Bound on the whole start. Default 120 s. */
@@ -313,17 +316,21 @@ export class Cluster {
     const config = path.join(this.dir, 'registry', `${n.name}.yml`);
     mkdirSync(path.dirname(config), { recursive: true });
     const storage = (this.registry as TestRegistry).storageDir;
+    const auth = this.opts.registryAuth;
+    const htpasswd = path.join(this.dir, 'registry', 'htpasswd');
+    if (auth !== undefined) await writeFile(htpasswd, `${auth.user}:${bcrypt.hashSync(auth.password, 6).replace(/^\$2b\$/, '$2y$')}\n`);
     await writeFile(config, [
       'version: 0.1', 'log: {level: error, accesslog: {disabled: true}}',
       'storage:', `  filesystem: {rootdirectory: ${JSON.stringify(storage)}}`, '  maintenance: {uploadpurging: {enabled: false}}',
-      'http:', `  addr: 127.0.0.1:${port}`, '',
+      'http:', `  addr: 127.0.0.1:${port}`,
+      ...(auth !== undefined ? ['auth:', `  htpasswd: {realm: flotilla-test, path: ${JSON.stringify(htpasswd)}}`] : []), '',
     ].join('\n'));
     const p = this.spawnIn(n.netns, ['/usr/bin/docker-registry', 'serve', config], `registry-${n.name}`);
     this.registries.push(p);
     await eventually(`registry in ${n.name}`, 10_000, async () => {
       if (p.child.exitCode !== null) throw new Error(`registry of ${n.name} exited: ${readTail(p.logFile, 1000)}`);
       const r = await this.exec(n.name, ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${port}/v2/`], 3_000);
-      return r.code === 0 ? true : undefined;
+      return r.code === 0 || (auth !== undefined && /401|Unauthorized/i.test(r.stderr)) ? true : undefined;
     });
   }
 

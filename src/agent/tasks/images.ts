@@ -3,8 +3,11 @@
  * an overlay root filesystem per container under DATA_DIR/containers/<id>/, released by path so
  * that an agent restarted since can still clean up.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { ImagePuller, parseReference, releaseRootfsDir, type PulledImage } from '../image/index.js';
+import type { Task } from '../../api/kinds.js';
+import type { PullCredentials } from './pull-credentials.js';
 import type { TaskImages } from './supervisor.js';
 import type { ImageRunConfig } from './spec.js';
 
@@ -12,19 +15,30 @@ import type { ImageRunConfig } from './spec.js';
 export class PullerTaskImages implements TaskImages {
   /**
    * Pull policy "if not present", as Kubernetes does by default: a reference by digest, or by a
-   * tag other than `latest`, that this agent has pulled already is not asked of the registry
-   * again. `latest` is always resolved afresh.
+   * tag other than `latest`, that this agent has pulled already with the same credentials (or
+   * none) is not asked of the registry again. `latest` is always resolved afresh. Keyed by the
+   * credentials too, so that a task without a login does not run a private image that another
+   * task's login brought onto the node: it asks the registry (HEAD), which refuses it.
    */
   private readonly present = new Map<string, PulledImage>();
 
-  constructor(private readonly puller: ImagePuller, private readonly containersDir: string, private readonly log: (m: string) => void = () => undefined) {}
+  constructor(
+    private readonly puller: ImagePuller,
+    private readonly containersDir: string,
+    private readonly log: (m: string) => void = () => undefined,
+    /** Registry credentials of a task (src/agent/tasks/pull-credentials.ts); none: anonymous pulls. */
+    private readonly credentials?: PullCredentials,
+  ) {}
 
-  async prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void): Promise<{ rootfs: string; config: ImageRunConfig }> {
-    let pulled = this.present.get(image);
+  async prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void, task?: Task): Promise<{ rootfs: string; config: ImageRunConfig }> {
+    // Credentials first: a task must be able to pull the image itself, even when another task's login put it here.
+    const auth = task !== undefined ? await this.credentials?.forTask(task) : undefined;
+    const key = `${image}\0${auth === undefined ? 'anonymous' : createHash('sha256').update(`${auth.username}\0${auth.password}`).digest('hex')}`;
+    let pulled = this.present.get(key);
     if (pulled === undefined) {
-      pulled = await this.puller.pull(image, { onProgress: (p) => onProgress(p.message) });
+      pulled = await this.puller.pull(image, { onProgress: (p) => onProgress(p.message), ...(auth !== undefined ? { auth } : {}) });
       const ref = parseReference(image);
-      if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== 'latest')) this.present.set(image, pulled);
+      if (ref.digest !== undefined || (ref.tag !== undefined && ref.tag !== 'latest')) this.present.set(key, pulled);
     }
     const dir = path.join(this.containersDir, containerId);
     await releaseRootfsDir(dir); // leftovers of an attempt interrupted by a restart
