@@ -13,7 +13,10 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { ApiClient } from '../client/index.js';
 import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
+import { UnavailableError } from '../api/errors.js';
 import { ImagePuller } from './image/index.js';
+import { ImageCollector, type PruneResult } from './image/collector.js';
+import { nodeImageUsage } from './tasks/image-usage.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
 import { localAddressTo } from './node/local-address.js';
 import { watchRuntimeCondition } from './node/runtime-check.js';
@@ -65,6 +68,8 @@ export interface RunAgentOptions {
   /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
   ingressHttpPort?: number;
   ingressHttpsPort?: number;
+  /** Image gc when the data dir's filesystem is this full (percent, default 85; src/agent/image/collector.ts). */
+  imageGcHighWaterPercent?: number;
   /** Where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup). */
   cgroupRoot?: string;
   /** Parent of the per-task secret tmpfs mounts (default /run/flotilla/<node>/secrets). */
@@ -104,7 +109,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const address = opts.address ?? (await localAddressTo({ server: opts.server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem }));
     if (opts.address === undefined) log(`agent: advertising address ${address} (the local address of its connection to ${opts.server})`);
     const logDir = path.join(dataDir, 'logs');
-    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log }));
+    let collector: ImageCollector | undefined;
+    const prune = (): Promise<PruneResult> => (collector !== undefined ? collector.prune() : Promise.reject(new UnavailableError('the agent is still starting: no image collector yet')));
+    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, prune }));
     const volumesDir = path.join(dataDir, 'volumes');
     // RuntimeReady (src/agent/node/runtime-check.ts): checked for runc only; a replaced runtime reports it assumed.
     const runtimeReady = opts.runtime === undefined ? stack.add(await watchRuntimeCondition({
@@ -131,6 +138,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }
     const puller = new ImagePuller({ dataDir: path.join(dataDir, 'images'), log });
     stack.add({ stop: () => puller.stop() });
+    collector = new ImageCollector({
+      store: puller.store, ready: () => puller.ready(), containersDir: path.join(dataDir, 'containers'), log,
+      usage: () => nodeImageUsage(client, runtime, nodeName),
+      ...(opts.imageGcHighWaterPercent !== undefined ? { highWaterPercent: opts.imageGcHighWaterPercent } : {}),
+    });
+    stack.add(collector.start());
     const events = stack.add(new ProbeEventRecorder(client, nodeName, log));
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,

@@ -55,6 +55,11 @@ export class ApiClient implements Store {
     return this.transport.json('POST', '/api/v1/join/tokens', { role, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
   }
 
+  /** Image garbage collection on a node now (`flotilla node prune`): what its agent removed. */
+  pruneNode(name: string): Promise<{ node: string; images: number; layers: number; blobs: number; rootfs: number; bytesFreed: number }> {
+    return this.transport.json('POST', `/api/v1/nodes/${encodeURIComponent(name)}/prune`, {});
+  }
+
   /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */
   setClientCertificate(certPem: string, keyPem: string): void {
     this.transport.setClientCertificate(certPem, keyPem);

@@ -42,6 +42,8 @@ export interface NodeUsage {
 /** Options of ImageCollector. */
 export interface ImageCollectorOptions {
   store: LayerStore;
+  /** Makes the store's directories before the first collection (ImagePuller.ready). */
+  ready?: () => Promise<void>;
   /** DATA_DIR/containers: one dir per task rootfs. */
   containersDir: string;
   usage: () => Promise<NodeUsage>;
@@ -116,6 +118,7 @@ export class ImageCollector {
   }
 
   private async collect(): Promise<PruneResult> {
+    await this.o.ready?.();
     const usage = await this.o.usage();
     const mounts = await readMounts(this.o.mountInfoFile ?? '/proc/self/mountinfo');
     const storeDir = this.o.store.dataDir;

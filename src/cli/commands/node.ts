@@ -12,6 +12,7 @@ import type { NodeObject, NodeSpec } from '../../api/kinds.js';
 import type { CliClient, CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { notFound } from './get.js';
+import { registerNodePrune } from './node-prune.js';
 
 /** Attempts of one read-modify-write before a conflict is reported. */
 const ATTEMPTS = 5;
@@ -88,4 +89,5 @@ export function registerNode(program: Command, ctx: CliContext): void {
       await updateNode(await ctx.client(), name, (n) => ({ ...n, metadata: { ...n.metadata, labels: applyLabelChanges(n.metadata.labels ?? {}, changes) } }));
       ctx.io.out(`node/${name} labeled\n`);
     });
+  registerNodePrune(node, ctx);
 }

@@ -4,7 +4,7 @@
  * functions at the top of this file, which are the only place to wire runUp (src/agent/up.ts),
  * runAgent (src/agent/run.ts) and token creation (the API client) in.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -49,6 +49,8 @@ export interface AgentOptions {
   startDelayMs?: number;
   /** Where the RuntimeReady check looks for the cgroup hierarchy. */
   cgroupRoot?: string;
+  /** Image gc high-water mark, percent of the data dir's filesystem. */
+  imageGcHighWater?: number;
 }
 
 /** Options of `flotilla token create`. */
@@ -81,6 +83,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.address !== undefined ? { address: opts.address } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+    ...(opts.imageGcHighWater !== undefined ? { imageGcHighWaterPercent: opts.imageGcHighWater } : {}),
     serviceRouting: opts.serviceRouting ?? true,
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
     ...(opts.ingressHttpPort !== undefined ? { ingressHttpPort: opts.ingressHttpPort } : {}),
@@ -122,6 +125,13 @@ export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliConte
   } finally {
     await client.close();
   }
+}
+
+/** `--image-gc-high-water`: an integer percentage 1..100. */
+function percent(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 100) throw new InvalidArgumentError(`expected a whole percentage from 1 to 100, found "${v}"`);
+  return n;
 }
 
 /** The line to paste on a new machine (CONTRACT: `flotilla agent --server https://ADDRESS:PORT --token TOKEN`). */
@@ -171,7 +181,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--heartbeat-ms <ms>', 'heartbeat interval of the node(s) (default 2000)', nonNegativeInt)
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
     .option('--cgroup-root <dir>', 'where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup)')
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; cgroupRoot?: string } & ServiceRoutingFlags) =>
+    .option('--image-gc-high-water <percent>', 'remove unused images when the data dir\'s filesystem is this full (1-100, default 85)', percent)
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; cgroupRoot?: string; imageGcHighWater?: number } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -189,6 +200,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
           ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+          ...(opts.imageGcHighWater !== undefined ? { imageGcHighWater: opts.imageGcHighWater } : {}),
         },
         ctx,
       ),
