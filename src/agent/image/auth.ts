@@ -133,7 +133,7 @@ export class RegistryAuthenticator {
       return;
     }
     if (basicC !== undefined) {
-      if (this.creds === undefined) throw new UnauthorizedError(`${this.registry}: unauthorized: the registry requires a login (Basic) and the task has none (set imagePullSecret, or flotilla registry login)`);
+      if (this.creds === undefined) throw new UnauthorizedError(`${this.registry}: unauthorized: the registry requires a login (Basic) and no credentials were given (imagePullSecret, flotilla registry login)`);
       if (sent?.startsWith('Basic ')) throw new UnauthorizedError(`${this.registry}: wrong username or password`);
       this.mode = 'basic';
       return;
