@@ -56,6 +56,7 @@ spec: {image: ${b}, replicas: 1, command: ["sleep", "3600"], stopGracePeriodSeco
     const r = await c.cli(['node', 'prune', 'node1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^node\/node1: removed [1-9]\d* image\(s\), [1-9]\d* layer\(s\), [1-9]\d* blob\(s\), 1 rootfs dir\(s\); freed \d+(\.\d)? (KiB|MiB)\n$/);
+    console.log(r.stdout.trim());
     assert.ok(!existsSync(stale), 'the stale rootfs dir is gone');
     assert.ok((await readdir(imagesDir)).length < recordsBefore, 'the image record of gone is gone');
 
