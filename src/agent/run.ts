@@ -13,8 +13,13 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { ApiClient } from '../client/index.js';
 import { DisposableStack, disposable, type Disposable } from '../lifecycle.js';
+import { UnavailableError } from '../api/errors.js';
 import { ImagePuller } from './image/index.js';
+import { ImageCollector, type PruneResult } from './image/collector.js';
+import { nodeImageUsage } from './tasks/image-usage.js';
 import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
+import { localAddressTo } from './node/local-address.js';
+import { watchRuntimeCondition } from './node/runtime-check.js';
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
 import { RuncRuntime } from './runtime/runc/runc-runtime.js';
 import { PullerTaskImages } from './tasks/images.js';
@@ -22,6 +27,7 @@ import { TaskImageTrust } from './tasks/image-trust.js';
 import { taskOfContainerId } from './tasks/spec.js';
 import { ImageTrustVerifier, UNTRUSTED_IMAGE_REASON } from '../image-trust/index.js';
 import type { Task } from '../api/kinds.js';
+import { PullCredentials } from './tasks/pull-credentials.js';
 import type { TaskHook } from './tasks/hooks.js';
 import { SecretsHook } from './secrets/hook.js';
 import { SYSTEM_TMPFS } from './secrets/tmpfs.js';
@@ -49,7 +55,7 @@ export interface RunAgentOptions {
   labels?: Record<string, string>;
   /** Override of the machine's figures (hollow nodes, tests). */
   capacity?: { cpu?: string; memory?: string };
-  /** Address other nodes and the server reach this agent at (the agent endpoint binds to it). */
+  /** Address other nodes and the server reach this agent at (the agent endpoint binds to it); default: the local address of its connection to the server. */
   address?: string;
   /** Port of the agent endpoint (logs, exec); default 0: any free port, reported in the Node's status. */
   agentPort?: number;
@@ -75,6 +81,10 @@ export interface RunAgentOptions {
   /** Ingress proxy ports (src/agent/ingress); none: no ingress. Needs serviceRouting. */
   ingressHttpPort?: number;
   ingressHttpsPort?: number;
+  /** Image gc when the data dir's filesystem is this full (percent, default 85; src/agent/image/collector.ts). */
+  imageGcHighWaterPercent?: number;
+  /** Where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
   /** Parent of the per-task secret tmpfs mounts (default /run/flotilla/<node>/secrets). */
   secretsDir?: string;
   log?: (line: string) => void;
@@ -109,11 +119,22 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }, dataDir, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
-    const address = opts.address ?? '127.0.0.1';
+    const address = opts.address ?? (await localAddressTo({ server: opts.server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem }));
+    if (opts.address === undefined) log(`agent: advertising address ${address} (the local address of its connection to ${opts.server})`);
     const logDir = path.join(dataDir, 'logs');
-    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, renew: () => renewal.renewNow() }));
+    let collector: ImageCollector | undefined;
+    const prune = (): Promise<PruneResult> => (collector !== undefined ? collector.prune() : Promise.reject(new UnavailableError('the agent is still starting: no image collector yet')));
+    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, renew: () => renewal.renewNow(), prune }));
     const volumesDir = path.join(dataDir, 'volumes');
-    const identity = { name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir };
+    // RuntimeReady (src/agent/node/runtime-check.ts): checked for runc only; a replaced runtime reports it assumed.
+    const runtimeReady = opts.runtime === undefined ? stack.add(await watchRuntimeCondition({
+      ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+      ...(opts.hooks === undefined ? { cniDir: '/usr/lib/cni' } : {}),
+    }, log)) : undefined;
+    const identity = {
+      name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir,
+      ...(runtimeReady !== undefined ? { conditions: () => [runtimeReady.current()] } : {}),
+    };
     const nodeNet = opts.hooks === undefined
       ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))
       : undefined;
@@ -132,13 +153,19 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     stack.add({ stop: () => puller.stop() });
     const trust = stack.add(new TaskImageTrust(client, new ImageTrustVerifier((registry) => puller.client(registry)), log));
     await trust.start();
+    collector = new ImageCollector({
+      store: puller.store, ready: () => puller.ready(), containersDir: path.join(dataDir, 'containers'), log,
+      usage: () => nodeImageUsage(client, runtime, nodeName),
+      ...(opts.imageGcHighWaterPercent !== undefined ? { highWaterPercent: opts.imageGcHighWaterPercent } : {}),
+    });
+    stack.add(collector.start());
     const events = stack.add(new ProbeEventRecorder(client, nodeName, log));
     stack.add(await runNode({
       client, identity, runtime, hooks, logDir, log, heartbeatMs: opts.heartbeatMs ?? 2_000, volumesDir,
       probers: newProberFactory({ runtime, events, log }),
       images: new PullerTaskImages(puller, path.join(dataDir, 'containers'), log, trust, (id, message) => {
         events.record({ metadata: taskOfContainerId(id) } as Pick<Task, 'metadata'>, { type: 'Warning', reason: UNTRUSTED_IMAGE_REASON, message });
-      }),
+      }, new PullCredentials(client)),
     }));
     stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
     const routing = opts.serviceRouting === true

@@ -173,6 +173,8 @@ export interface ServiceSpec {
   secrets: SecretRef[];
   configs: ConfigRef[];
   volumes: VolumeRef[];
+  /** Secret with the registry credentials the agent pulls `image` with (`flotilla registry login`); default: the namespace's `registry-credentials`, if any. */
+  imagePullSecret?: string;
   /** Seconds between SIGTERM and SIGKILL. */
   stopGracePeriodSeconds: number;
   /** Set by `flotilla rollout restart` (RFC 3339): part of the task template, so a new value makes a new revision. */
@@ -374,8 +376,25 @@ export interface NodeResources {
   pids?: number;
 }
 
+/**
+ * One fact about a node, Kubernetes style. `RuntimeReady` (src/api/node-conditions.ts): false
+ * when the node cannot run containers (no cgroup hierarchy, runc or CNI plugins missing); the
+ * scheduler gives such a node no tasks.
+ */
+export interface NodeCondition {
+  type: string;
+  status: boolean;
+  /** CamelCase word, e.g. `NoCgroupHierarchy`. */
+  reason?: string;
+  message?: string;
+  /** RFC 3339 time the status last changed. */
+  lastTransitionTime?: string;
+}
+
 export interface NodeStatus {
   state: 'ready' | 'down' | 'unknown';
+  /** Facts the agent checks about itself (RuntimeReady, ...). */
+  conditions?: NodeCondition[];
   capacity: NodeResources;
   allocatable: NodeResources;
   /** RFC 3339 time of the last heartbeat. */

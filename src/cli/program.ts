@@ -19,6 +19,7 @@ import { registerLaterCommands } from './commands/later.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNode } from './commands/node.js';
 import { registerProcessCommands } from './commands/process.js';
+import { registerRegistryCommands } from './commands/registry.js';
 import { registerRollout } from './commands/rollout.js';
 import { registerScale } from './commands/scale.js';
 import { registerServer } from './commands/server.js';
@@ -64,6 +65,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerExplain(program, ctx);
   registerVersion(program, ctx);
   decorateCommands(program);
+  registerRegistryCommands(program, ctx);
   return program;
 }
 

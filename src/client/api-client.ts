@@ -62,8 +62,8 @@ export class ApiClient implements Store {
     this.transport = new HttpsTransport(config, opts);
   }
 
-  /** Creates a join token (admin only); the secret is shown once, here. */
-  createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string }> {
+  /** Creates a join token (admin only); the secret is shown once, here. `servers`: URLs a new machine can join at, best first. */
+  createJoinToken(role: 'worker' | 'manager', ttlSeconds?: number): Promise<{ token: string; id: string; role: string; expiresAt: string; servers?: string[] }> {
     return this.transport.json('POST', '/api/v1/join/tokens', { role, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) });
   }
 
@@ -75,6 +75,11 @@ export class ApiClient implements Store {
   /** `flotilla top`: current usage of nodes, tasks or services (GET /api/v1/metrics/WHAT?query). */
   async usage<T>(what: 'nodes' | 'tasks' | 'services' | 'points', query: Record<string, string> = {}): Promise<T[]> {
     return (await this.transport.json<{ items: T[] }>('GET', `/api/v1/metrics/${what}?${new URLSearchParams(query).toString()}`)).items;
+  }
+
+  /** Image garbage collection on a node now (`flotilla node prune`): what its agent removed. */
+  pruneNode(name: string): Promise<{ node: string; images: number; layers: number; blobs: number; rootfs: number; bytesFreed: number }> {
+    return this.transport.json('POST', `/api/v1/nodes/${encodeURIComponent(name)}/prune`, {});
   }
 
   /** Uses a renewed node certificate from now on (see HttpsTransport.setClientCertificate). */

@@ -5,6 +5,7 @@
  */
 import { parseConstraint } from '../api/constraint.js';
 import type { NodeObject, ServicePort, ServiceSpec, Task } from '../api/kinds.js';
+import { runtimeNotReadyReason } from '../api/node-conditions.js';
 import { parseBytes, parseCpuMillis } from '../api/quantity.js';
 import type { NodeInfo, NodeUsage, PlacementAffinity, PlacementSpec, SpreadPath, Strategy } from './types.js';
 
@@ -54,6 +55,7 @@ export function compileNode(n: NodeObject, usage: NodeUsage): NodeInfo {
     availability: n.spec?.availability ?? 'active',
     heartbeatMs: Number.isNaN(hb) ? undefined : hb,
     taints: n.spec?.taints ?? [],
+    ...(runtimeNotReadyReason(n) !== undefined ? { runtimeNotReady: runtimeNotReadyReason(n) } : {}),
     cpuMillis: capacity(parseCpuMillis, a?.cpu),
     memoryBytes: capacity(parseBytes, a?.memory),
     pids: a?.pids ?? Infinity,

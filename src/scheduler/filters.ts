@@ -48,6 +48,15 @@ export const nodeReady: Filter = {
   },
 };
 
+/** The node's runtime can run containers (its RuntimeReady condition is not false: src/api/node-conditions.ts). */
+export const runtimeReady: Filter = {
+  name: 'RuntimeReady',
+  dynamic: false,
+  reject(node) {
+    return node.runtimeNotReady === undefined ? undefined : `runtime not ready (${node.runtimeNotReady})`;
+  },
+};
+
 /** Availability active: a paused or draining node takes no new tasks. */
 export const nodeActive: Filter = {
   name: 'NodeActive',
@@ -119,7 +128,7 @@ export const affinityRequired: Filter = {
 };
 
 /** The pipeline, in order. Reasons are counted for the first filter that rejects a node. */
-export const FILTERS: readonly Filter[] = [volumeNode, nodeReady, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
+export const FILTERS: readonly Filter[] = [volumeNode, nodeReady, runtimeReady, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
 
 const STATIC_FILTERS = FILTERS.filter((f) => !f.dynamic);
 

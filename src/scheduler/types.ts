@@ -40,6 +40,8 @@ export interface NodeInfo {
   /** Milliseconds since the epoch of the last heartbeat, when known. */
   heartbeatMs: number | undefined;
   taints: Taint[];
+  /** The RuntimeReady condition's reason when it is false (the node cannot run containers). */
+  runtimeNotReady?: string;
   /** Allocatable; Infinity where the node does not say. */
   cpuMillis: number;
   memoryBytes: number;

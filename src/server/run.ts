@@ -171,7 +171,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
   const stack = new DisposableStack();
   try {
     stack.add(await lockDataDir(dataDir));
-    const specificHost = host !== '0.0.0.0' && host !== '::' ? [host] : [];
+    const specificHost = [host]; // a wildcard makes the PKI add the interface addresses
     const pki = await ClusterPki.loadOrCreate(path.join(dataDir, 'pki'), { extraSans: [...specificHost, ...(opts.extraSans ?? [])] });
     const admin = await ensureAdminToken(dataDir);
     const tokens = new TokenAuthenticator();

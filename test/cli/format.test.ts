@@ -6,6 +6,7 @@ import { renderList, renderOne } from '../../src/cli/format/output.js';
 import { formatAge, renderTable } from '../../src/cli/format/table.js';
 import { describeObject } from '../../src/cli/format/describe.js';
 import { NOW, obj } from './fake-client.js';
+import type { ApiObject } from '../../src/api/object.js';
 
 const web = obj(
   'Service',
@@ -62,8 +63,14 @@ void describe('tables', () => {
 
   void it('shows nodes with state, availability, resources and labels', () => {
     const rows = lines(renderList('Node', [node], 'table', { allNamespaces: false, now: NOW }));
-    assert.deepEqual(rows[0], ['NAME', 'STATE', 'AVAILABILITY', 'ROLE', 'CPU', 'MEMORY', 'LABELS', 'AGE']);
-    assert.deepEqual(rows[1], ['n1', 'ready', 'active', 'worker', '1900m', '3Gi', 'zone=w1,ssd=true', '3d']);
+    assert.deepEqual(rows[0], ['NAME', 'STATE', 'RUNTIME', 'AVAILABILITY', 'ROLE', 'CPU', 'MEMORY', 'LABELS', 'AGE']);
+    assert.deepEqual(rows[1], ['n1', 'ready', '-', 'active', 'worker', '1900m', '3Gi', 'zone=w1,ssd=true', '3d']);
+  });
+
+  void it('shows a node\'s RuntimeReady condition in the RUNTIME column', () => {
+    const cond = (status: boolean, reason: string): ApiObject => ({ ...node, status: { ...(node.status as object), conditions: [{ type: 'RuntimeReady', status, reason, message: 'why' }] } });
+    const rows = lines(renderList('Node', [cond(true, 'RuntimeWorks'), cond(false, 'NoCgroupHierarchy')], 'table', { allNamespaces: false, now: NOW }));
+    assert.deepEqual(rows.slice(1).map((r) => r[2]), ['ready', 'NotReady(NoCgroupHierarchy)']);
   });
 
   void it('shows events by the object they are about', () => {

@@ -38,6 +38,7 @@ import { existsSync, readdirSync, readFileSync, mkdirSync, openSync, closeSync }
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import bcrypt from 'bcryptjs';
 import { buildBusyboxImage, type ImageOptions, type PushedImage } from './images.js';
 import { killAndWait, NodeNamespace, run, type RunResult } from './netns.js';
 import { startRegistry, type TestRegistry } from './registry.js';
@@ -58,6 +59,16 @@ export interface ClusterOptions {
   labels?: (index: number, name: string) => Record<string, string>;
   /** Who chooses node subnets and routes; see the file comment. Default 'server'. */
   subnets?: 'server' | 'static';
+  /**
+   * 'printed': start every agent from the command line `flotilla token create` printed (its
+   * `flotilla agent --server URL --token TOKEN` line) plus --name, --data-dir and labels, with no
+   * --address. Default 'address': the harness's own command line with --address.
+   */
+  join?: 'address' | 'printed';
+  /** The node registries require this login (htpasswd, Basic); pushes go to the open machine registry. */
+  registryAuth?: { user: string; password: string };
+  /** Host the server listens on (default its underlay address; '0.0.0.0' for all interfaces). */
+  serverListenHost?: string;
   /** Bound on the whole start. Default 120 s. */
   startTimeoutMs?: number;
   /** Also serve the registry inside the server's namespace (the API asks it: content trust). */
@@ -109,6 +120,8 @@ export class Cluster {
   private readonly agents = new Map<string, NsProcess>();
   private readonly registries: NsProcess[] = [];
   private token = '';
+  /** The `flotilla agent ...` line that `token create` printed. */
+  joinCommand = '';
   private stopping: Promise<void> | undefined;
   private readonly serverPort = 20_000 + Math.floor(Math.random() * 20_000);
 
@@ -258,7 +271,9 @@ export class Cluster {
     await this.startServer();
     const tok = await this.cli(['token', 'create']);
     if (tok.code !== 0) throw new Error(`token create: ${tok.stderr}`);
-    this.token = tok.stdout.trim();
+    const lines = tok.stdout.trim().split('\n');
+    this.token = (lines[0] ?? '').trim();
+    this.joinCommand = (lines.find((l) => l.startsWith('flotilla agent ')) ?? '').trim();
     await Promise.all(this.nodes.map((n) => this.startAgent(n)));
     if (this.opts.subnets === 'static') await this.staticRoutes();
     await eventually(`${count} ready nodes`, 60_000, async () => {
@@ -306,23 +321,27 @@ export class Cluster {
     const config = path.join(this.dir, 'registry', `${n.name}.yml`);
     mkdirSync(path.dirname(config), { recursive: true });
     const storage = (this.registry as TestRegistry).storageDir;
+    const auth = this.opts.registryAuth;
+    const htpasswd = path.join(this.dir, 'registry', 'htpasswd');
+    if (auth !== undefined) await writeFile(htpasswd, `${auth.user}:${bcrypt.hashSync(auth.password, 6).replace(/^\$2b\$/, '$2y$')}\n`);
     await writeFile(config, [
       'version: 0.1', 'log: {level: error, accesslog: {disabled: true}}',
       'storage:', `  filesystem: {rootdirectory: ${JSON.stringify(storage)}}`, '  maintenance: {uploadpurging: {enabled: false}}',
-      'http:', `  addr: 127.0.0.1:${port}`, '',
+      'http:', `  addr: 127.0.0.1:${port}`,
+      ...(auth !== undefined ? ['auth:', `  htpasswd: {realm: flotilla-test, path: ${JSON.stringify(htpasswd)}}`] : []), '',
     ].join('\n'));
     const p = this.spawnIn(n.netns, ['/usr/bin/docker-registry', 'serve', config], `registry-${n.name}`);
     this.registries.push(p);
     await eventually(`registry in ${n.name}`, 10_000, async () => {
       if (p.child.exitCode !== null) throw new Error(`registry of ${n.name} exited: ${readTail(p.logFile, 1000)}`);
       const r = await this.exec(n.name, ['/bin/busybox', 'wget', '-q', '-O', '/dev/null', `http://127.0.0.1:${port}/v2/`], 3_000);
-      return r.code === 0 ? true : undefined;
+      return r.code === 0 || (auth !== undefined && /401|Unauthorized/i.test(r.stderr)) ? true : undefined;
     });
   }
 
   private async startServer(): Promise<void> {
     const ns = (this.serverNs as NodeNamespace).name;
-    const argv = [process.execPath, '--import', 'tsx', MAIN, 'server', '--listen', `${SERVER_IP}:${this.serverPort}`, '--data-dir', path.join(this.dir, 'server'), ...(this.opts.serverArgs ?? [])];
+    const argv = [process.execPath, '--import', 'tsx', MAIN, 'server', '--listen', `${this.opts.serverListenHost ?? SERVER_IP}:${this.serverPort}`, '--data-dir', path.join(this.dir, 'server'), ...(this.opts.serverArgs ?? [])];
     this.server = this.spawnIn(ns, argv, 'server');
     this.serverUrl = `https://${SERVER_IP}:${this.serverPort}`;
     await this.waitForLine(this.server, /ready at/, 'server ready');
@@ -330,9 +349,12 @@ export class Cluster {
 
   private async startAgent(n: ClusterNode): Promise<void> {
     const labels = this.opts.labels?.(n.index, n.name) ?? { node: n.name };
+    const printed = this.joinCommand.split(/\s+/).slice(1); // drop "flotilla"
+    if (this.opts.join === 'printed' && printed[0] !== 'agent') throw new Error(`token create printed no agent command: ${JSON.stringify(this.joinCommand)}`);
     const argv = [
-      process.execPath, '--import', 'tsx', MAIN, 'agent', '--server', this.serverUrl, '--token', this.token,
-      '--name', n.name, '--address', n.address, '--data-dir', n.dataDir,
+      process.execPath, '--import', 'tsx', MAIN,
+      ...(this.opts.join === 'printed' ? printed : ['agent', '--server', this.serverUrl, '--token', this.token, '--address', n.address]),
+      '--name', n.name, '--data-dir', n.dataDir,
       ...Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
       ...(n.subnet !== undefined ? ['--subnet', n.subnet] : []),
       ...(this.opts.agentArgs?.(n.index, n.name) ?? []),

@@ -8,6 +8,7 @@
  *     GET  /containers/{id}/logs?follow=1&tail=N  -> JSON lines {stream, line, time}
  *     POST /containers/{id}/exec  {command:[...]} -> JSON lines {stream, data} ... {exit}
  *     POST /certificate/renew                     -> {certificate}: renewed now (rotate-cert, ca rotate)
+ *     POST /images/prune                          -> JSON {images, layers, blobs, rootfs, bytesFreed}
  *   stop(): abort the streams (follows end, exec'd processes are killed), close the sockets
  */
 import https from 'node:https';
@@ -37,6 +38,8 @@ export interface AgentEndpointOptions {
   logDir: string;
   /** `POST /certificate/renew` (the server's `node rotate-cert` and `ca rotate`): renews the node certificate now. */
   renew?: () => Promise<{ certPem: string }>;
+  /** Image garbage collection now (`flotilla node prune`); absent: 404. */
+  prune?: () => Promise<unknown>;
   /** Client certificate CNs allowed (default: the server's). */
   allowedClients?: readonly string[];
   log?: (line: string) => void;
@@ -61,7 +64,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
     keepAlive: true, requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void route(env, allowed, req, res, opts.renew).catch((err: unknown) => sendAgentError(res, err, env.log));
+    void route(env, allowed, req, res, opts.renew, opts.prune).catch((err: unknown) => sendAgentError(res, err, env.log));
   });
   server.on('tlsClientError', () => {
     // A caller without a certificate of the cluster CA: the handshake failed, nothing to answer.
@@ -94,7 +97,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
   };
 }
 
-async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse, renew?: () => Promise<{ certPem: string }>): Promise<void> {
+async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse, renew?: () => Promise<{ certPem: string }>, prune?: () => Promise<unknown>): Promise<void> {
   const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
   if (typeof cn !== 'string' || !allowed.has(cn)) throw new ForbiddenError(`client ${JSON.stringify(cn ?? '')} may not use the agent endpoint`);
   const url = new URL(req.url ?? '/', 'https://agent.invalid');
@@ -105,6 +108,13 @@ async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: Incoming
     return;
   }
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  if (url.pathname === '/images/prune' && prune !== undefined) {
+    if (req.method !== 'POST') throw new MethodNotAllowedError('only POST is allowed here');
+    req.resume();
+    const result = await prune();
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    return;
+  }
   if (parts.length !== 3 || parts[0] !== 'containers') throw new NotFoundError(`no route for ${url.pathname}`);
   const id = parts[1] as string;
   if (!CONTAINER_ID_PATTERN.test(id)) throw new NotFoundError(`container ${JSON.stringify(id)} not found`);

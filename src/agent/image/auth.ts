@@ -138,7 +138,7 @@ export class RegistryAuthenticator {
       return;
     }
     if (basicC !== undefined) {
-      if (this.creds === undefined) throw new UnauthorizedError(`${this.registry}: authentication required (Basic); no credentials given`);
+      if (this.creds === undefined) throw new UnauthorizedError(`${this.registry}: unauthorized: the registry requires a login (Basic) and no credentials were given (imagePullSecret, flotilla registry login)`);
       if (sent?.startsWith('Basic ')) throw new UnauthorizedError(`${this.registry}: wrong username or password`);
       this.mode = 'basic';
       return;

@@ -192,14 +192,33 @@ export class LayerStore {
     return rec;
   }
 
+  /** Every stored image record (once per file: an image pulled through an index has two). */
+  async listImages(): Promise<ImageRecord[]> {
+    const dir = path.join(this.dataDir, 'images');
+    const out: ImageRecord[] = [];
+    for (const f of await readdir(dir).catch(() => [] as string[])) {
+      const rec = await readJson<ImageRecord>(path.join(dir, f));
+      if (rec !== undefined) out.push(rec);
+    }
+    return out;
+  }
+
+  /** The layer digest of a path under layers/ (an overlay lowerdir), or undefined. */
+  layerOfPath(p: string): string | undefined {
+    const rel = path.relative(path.join(this.dataDir, 'layers'), p);
+    const hex = rel.split(path.sep)[0] ?? '';
+    return !rel.startsWith('..') && /^[a-f0-9]{64}$/.test(hex) ? `sha256:${hex}` : undefined;
+  }
+
   /**
    * Removes image records whose digest (or manifest digest) is not in `inUse`, then every
-   * layer and blob no remaining record references, except those pinned by pulls in flight.
+   * layer and blob no remaining record references, except those pinned by pulls in flight
+   * and the layers in `keepLayers` (digests: what mounted root filesystems use).
    */
-  gc(inUse: Set<string>): Promise<GcResult> {
+  gc(inUse: Set<string>, keepLayers: Iterable<string> = []): Promise<GcResult> {
     return this.singleFlight('gc', async () => {
       const out: GcResult = { images: 0, layers: 0, blobs: 0 };
-      const keep = new Set<string>(this.pins.keys());
+      const keep = new Set<string>([...this.pins.keys(), ...keepLayers]);
       const imagesDir = path.join(this.dataDir, 'images');
       for (const f of await readdir(imagesDir)) {
         const rec = await readJson<ImageRecord>(path.join(imagesDir, f));

@@ -56,7 +56,7 @@ export interface ImagePullerOptions {
 export class ImagePuller {
   readonly store: LayerStore;
   private readonly clients = new Map<string, RegistryClient>();
-  private ready: Promise<void> | undefined;
+  private readyP: Promise<void> | undefined;
 
   constructor(private readonly opts: ImagePullerOptions) {
     this.store = new LayerStore(opts.dataDir);
@@ -64,7 +64,7 @@ export class ImagePuller {
 
   /** Pulls `reference` (e.g. `127.0.0.1:5000/demo/app:1`), or answers it from the store. */
   async pull(reference: string, opts: PullOptions = {}): Promise<PulledImage> {
-    await (this.ready ??= this.store.init());
+    await this.ready();
     const ref = parseReference(reference);
     const what = formatReference(ref.digest !== undefined ? { ...ref, tag: undefined } : ref);
     if (ref.digest !== undefined) {
@@ -134,9 +134,14 @@ export class ImagePuller {
     });
   }
 
+  /** Creates the store's directories once (every pull does it first); the image collector calls it too. */
+  ready(): Promise<void> {
+    return (this.readyP ??= this.store.init());
+  }
+
   /** The stored image under a digest (index or manifest), without touching the network. */
   async get(digest: string): Promise<PulledImage | undefined> {
-    await (this.ready ??= this.store.init());
+    await this.ready();
     const rec = await this.store.getImage(digest);
     return rec !== undefined ? toPulled(rec, true) : undefined;
   }
@@ -148,7 +153,7 @@ export class ImagePuller {
 
   /** Removes images whose digest is not in `inUse`, and the layers and blobs only they used. */
   async gc(inUse: Set<string>): Promise<GcResult> {
-    await (this.ready ??= this.store.init());
+    await this.ready();
     return this.store.gc(inUse);
   }
 

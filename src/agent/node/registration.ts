@@ -18,7 +18,8 @@
  */
 import os from 'node:os';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../api/errors.js';
-import type { Lease, NodeObject, NodeResources, NodeStatus } from '../../api/kinds.js';
+import type { Lease, NodeCondition, NodeObject, NodeResources, NodeStatus } from '../../api/kinds.js';
+import { RUNTIME_READY } from '../../api/node-conditions.js';
 import type { ApiObject } from '../../api/object.js';
 import { disposable, type Disposable } from '../../lifecycle.js';
 
@@ -52,7 +53,12 @@ export interface NodeIdentity {
   role?: 'worker' | 'manager';
   /** Root of the node's local volumes, reported in the status (Volume.status.path is under it). */
   volumesDir?: string;
+  /** The node's conditions now (the real agent's RuntimeReady check); default: RuntimeReady true (hollow nodes). */
+  conditions?: () => NodeCondition[];
 }
+
+/** What a node without a runtime check (a hollow node) reports. */
+export const RUNTIME_READY_ASSUMED: NodeCondition = { type: RUNTIME_READY, status: true, reason: 'Assumed', message: 'no runtime check (hollow node)' };
 
 /** Capacity from the machine: all cores, all memory; allocatable keeps 5% memory for the system. */
 export function machineResources(override?: Partial<NodeResources>): { capacity: NodeResources; allocatable: NodeResources } {
@@ -65,7 +71,7 @@ export function machineResources(override?: Partial<NodeResources>): { capacity:
 }
 
 function nodeStatus(id: NodeIdentity, agentVersion: string): NodeStatus {
-  return { state: 'ready', ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, ...(id.agentPort !== undefined ? { agentPort: id.agentPort } : {}), ...(id.volumesDir !== undefined ? { volumesDir: id.volumesDir } : {}), agentVersion };
+  return { state: 'ready', conditions: id.conditions?.() ?? [RUNTIME_READY_ASSUMED], ...machineResources(id.capacity), heartbeat: new Date().toISOString(), address: id.address, ...(id.agentPort !== undefined ? { agentPort: id.agentPort } : {}), ...(id.volumesDir !== undefined ? { volumesDir: id.volumesDir } : {}), agentVersion };
 }
 
 /** Creates the Node when missing, then writes a ready status with fresh capacity. */

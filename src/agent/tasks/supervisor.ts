@@ -23,8 +23,8 @@ import { containerIdOf, containerSpecOf, type ImageRunConfig } from './spec.js';
 
 /** What the supervisor needs from the image layer (adapter over the ImagePuller). */
 export interface TaskImages {
-  /** Pulls (or finds cached) the image and mounts a root filesystem for the container. */
-  prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void): Promise<{ rootfs: string; config: ImageRunConfig }>;
+  /** Pulls (or finds cached) the image and mounts a root filesystem for the container; `task` says whose (its pull credentials). */
+  prepareRootfs(containerId: string, image: string, onProgress: (message: string) => void, task?: Task): Promise<{ rootfs: string; config: ImageRunConfig }>;
   /** Unmounts and removes the container's root filesystem; a no-op when there is none. */
   releaseRootfs(containerId: string): Promise<void>;
 }
@@ -237,7 +237,7 @@ export class TaskSupervisor implements Disposable {
         if (now - lastProgress < 1000) return;
         lastProgress = now;
         this.report(task, { state: 'preparing', message }).then((t) => { task = t; }, () => undefined);
-      });
+      }, task);
     } catch (err) {
       if (isRetryable(err)) {
         await this.report(task, { state: 'preparing', message: `waiting: ${(err as Error).message} (retrying)` });

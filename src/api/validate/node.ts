@@ -23,6 +23,14 @@ export const nodeSpecSchema = z.object({
   podCIDR: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'an IPv4 CIDR').optional(),
 }).strict();
 
+const nodeCondition = z.object({
+  type: z.string().min(1),
+  status: z.boolean(),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastTransitionTime: z.string().optional(),
+}).strict();
+
 const nodeResources = z.object({
   cpu: quantity(),
   memory: quantity(),
@@ -35,6 +43,7 @@ const nodeResources = z.object({
  */
 export const nodeStatusSchema = z.object({
   state: z.enum(['ready', 'down', 'unknown']),
+  conditions: z.array(nodeCondition).optional(),
   capacity: nodeResources,
   allocatable: nodeResources,
   heartbeat: z.string().optional(),

@@ -244,6 +244,7 @@ export const serviceSpecSchema = z.object({
   secrets: z.array(secretRef).default([]),
   configs: z.array(configRef).default([]),
   volumes: z.array(volumeRef).default([]),
+  imagePullSecret: dnsLabel().optional(),
   stopGracePeriodSeconds: int(0).default(10),
   restartedAt: z.string().datetime({ message: 'an RFC 3339 time (set by flotilla rollout restart)' }).optional(),
   autoscale: autoscale.optional(),

@@ -13,6 +13,7 @@ import { RECYCLE_REQUEST_ANNOTATION, type NodeObject, type NodeSpec } from '../.
 import type { CliClient, CliContext } from '../context.js';
 import { UsageError } from '../errors.js';
 import { notFound } from './get.js';
+import { registerNodePrune } from './node-prune.js';
 
 /** Attempts of one read-modify-write before a conflict is reported. */
 const ATTEMPTS = 5;
@@ -104,4 +105,5 @@ export function registerNode(program: Command, ctx: CliContext): void {
       await updateNode(await ctx.client(), name, (n) => requestRecycle(n, ctx.now().getTime()));
       ctx.io.out(`node/${name} recycle requested (flotilla describe node ${name} shows its progress)\n`);
     });
+  registerNodePrune(node, ctx);
 }

@@ -4,7 +4,7 @@
  * functions at the top of this file, which are the only place to wire runUp (src/agent/up.ts),
  * runAgent (src/agent/run.ts) and token creation (the API client) in.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { collect, nonNegativeInt, parseLabelPairs } from '../args.js';
 import type { CliContext } from '../context.js';
@@ -61,6 +61,10 @@ export interface AgentOptions {
   metricsInterval?: number;
   /** OTLP/HTTP collector for the ingress's spans. */
   otlpEndpoint?: string;
+  /** Where the RuntimeReady check looks for the cgroup hierarchy. */
+  cgroupRoot?: string;
+  /** Image gc high-water mark, percent of the data dir's filesystem. */
+  imageGcHighWater?: number;
 }
 
 /** Options of `flotilla token create`. */
@@ -94,6 +98,8 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.metricsInterval !== undefined ? { metricsIntervalMs: opts.metricsInterval } : {}),
     ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
+    ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+    ...(opts.imageGcHighWater !== undefined ? { imageGcHighWaterPercent: opts.imageGcHighWater } : {}),
     serviceRouting: opts.serviceRouting ?? true,
     ...(opts.networkPolicies === false ? { networkPolicies: false } : {}),
     ...(opts.serviceCidr !== undefined ? { serviceCidr: opts.serviceCidr } : {}),
@@ -129,11 +135,25 @@ export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliConte
   const client = ApiClient.fromConfigFile(ctx.configPath);
   try {
     const t = await client.createJoinToken(opts.role, opts.ttl);
-    ctx.io.out(`${t.token}\n`);
+    const server = t.servers?.[0] ?? client.config.server;
+    ctx.io.out(`${t.token}\n${joinCommand(server, t.token)}\n`);
+    if ((t.servers?.length ?? 0) > 1) ctx.io.err(`other addresses of the server: ${(t.servers ?? []).slice(1).join(' ')}\n`);
     ctx.io.err(`join token ${t.id} (${t.role}) expires at ${t.expiresAt}; revoke it with: flotilla delete jointoken ${t.id}\n`);
   } finally {
     await client.close();
   }
+}
+
+/** `--image-gc-high-water`: an integer percentage 1..100. */
+function percent(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || n < 1 || n > 100) throw new InvalidArgumentError(`expected a whole percentage from 1 to 100, found "${v}"`);
+  return n;
+}
+
+/** The line to paste on a new machine (CONTRACT: `flotilla agent --server https://ADDRESS:PORT --token TOKEN`). */
+export function joinCommand(server: string, token: string): string {
+  return `flotilla agent --server ${server} --token ${token}`;
 }
 
 // ---- Registration ----
@@ -183,7 +203,9 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--start-delay-ms <ms>', 'with --simulate: delay of a hollow container start (default 20)', nonNegativeInt)
     .option('--metrics-interval <duration>', 'how often the agent samples the node and its tasks (default 10s)', parseDuration)
     .option('--otlp-endpoint <url>', 'send the ingress\'s spans with OTLP over HTTP to this collector')
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; otlpEndpoint?: string; networkPolicies: boolean } & ServiceRoutingFlags) =>
+    .option('--cgroup-root <dir>', 'where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup)')
+    .option('--image-gc-high-water <percent>', 'remove unused images when the data dir\'s filesystem is this full (1-100, default 85)', percent)
+    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; otlpEndpoint?: string; networkPolicies: boolean; cgroupRoot?: string; imageGcHighWater?: number } & ServiceRoutingFlags) =>
       agentCommand(
         {
           server: opts.server,
@@ -202,6 +224,8 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
           ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
           ...(opts.metricsInterval !== undefined ? { metricsInterval: opts.metricsInterval } : {}),
           ...(opts.otlpEndpoint !== undefined ? { otlpEndpoint: opts.otlpEndpoint } : {}),
+          ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
+          ...(opts.imageGcHighWater !== undefined ? { imageGcHighWater: opts.imageGcHighWater } : {}),
         },
         ctx,
       ),

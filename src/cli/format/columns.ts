@@ -5,6 +5,7 @@
  */
 import type { ApiObject, Kind } from '../../api/object.js';
 import type { EventSpec, NodeSpec, NodeStatus, ServicePort, ServiceSpec, ServiceStatus, TaskSpec, TaskStatus, TrustPolicySpec, VolumeSpec, VolumeStatus } from '../../api/kinds.js';
+import { conditionOf, RUNTIME_READY, runtimeNotReadyReason } from '../../api/node-conditions.js';
 import { formatAge, formatLabels, orDash } from './table.js';
 import { grantColumns, roleColumns, userColumns } from './access-columns.js';
 
@@ -74,6 +75,7 @@ const taskWide: Column[] = [
 const nodeColumns: Column[] = [
   name,
   { header: 'STATE', cell: (o) => orDash(statusOf<NodeStatus>(o).state) },
+  { header: 'RUNTIME', cell: (o) => formatRuntimeReady(o) },
   { header: 'AVAILABILITY', cell: (o) => orDash(specOf<NodeSpec>(o).availability) },
   { header: 'ROLE', cell: (o) => orDash(specOf<NodeSpec>(o).role) },
   { header: 'CPU', cell: (o) => orDash(statusOf<NodeStatus>(o).allocatable?.cpu) },
@@ -81,6 +83,13 @@ const nodeColumns: Column[] = [
   { header: 'LABELS', cell: (o) => formatLabels(o.metadata.labels) },
   age,
 ];
+
+/** `ready`, `NotReady(NoCgroupHierarchy)`, or `-` when the node reports no RuntimeReady condition. */
+export function formatRuntimeReady(o: ApiObject): string {
+  const c = conditionOf({ status: o.status as NodeStatus | undefined }, RUNTIME_READY);
+  if (c === undefined) return '-';
+  return c.status ? 'ready' : `NotReady(${runtimeNotReadyReason({ status: o.status as NodeStatus | undefined }) ?? ''})`;
+}
 
 const nodeWide: Column[] = [{ header: 'ADDRESS', cell: (o) => orDash(statusOf<NodeStatus>(o).address) }, { header: 'RECYCLE', cell: (o) => orDash(statusOf<NodeStatus>(o).recycle?.phase) }];
 

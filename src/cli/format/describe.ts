@@ -230,6 +230,7 @@ function nodeStatus(st: Loose<NodeStatus>): Field[] {
     ['Allocatable', resources(st.allocatable)],
     ['Task subnet', orDash(st.podCIDR)],
     ['Heartbeat', orDash(st.heartbeat)],
+    ['Conditions', (st.conditions ?? []).map((c) => `${c.type}=${String(c.status)}${c.reason !== undefined ? ` (${c.reason})` : ''}${c.message !== undefined ? `: ${c.message}` : ''}`).join('; ') || '<none>'],
     ['Message', orDash(st.message)],
     ['Recycle', st.recycle === undefined ? '-' : `${st.recycle.phase} since ${st.recycle.since} (${st.recycle.reason})${st.recycle.message !== undefined ? `: ${st.recycle.message}` : ''}`],
   ];

@@ -90,7 +90,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     opts.prometheus?.instruments.observeRequest(req, res);
     if (opts.tracer !== undefined) traceRequest(opts.tracer, req, res);
-    void dispatch(opts, req, res, live, proxy, pkiRoutes).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
+    void dispatch(opts, req, res, live, proxy, host, pkiRoutes).catch((err: unknown) => sendError(res, err, `${req.method ?? '?'} ${req.url ?? '?'}`));
   });
   server.on('tlsClientError', () => {
     // A client that fails the handshake (wrong CA, port scan) is not our error to log.
@@ -123,12 +123,12 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   };
 }
 
-async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv, pkiRoutes?: PkiRoutesEnv): Promise<void> {
+async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: ServerResponse, live: Set<Disposable>, proxy: ProxyEnv, listenHost: string, pkiRoutes?: PkiRoutesEnv): Promise<void> {
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
   if (await servePublic(opts, url.pathname, method, res)) return;
-  const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes };
+  const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes, listenHost };
   if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
   const identity = await opts.authenticator.authenticate(req);
   if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;

@@ -4,7 +4,8 @@
  *   GET  /api/v1/join/ca      public: the cluster CA (the node checks it against its token)
  *   POST /api/v1/join         public: {token, node, csr} -> {certificate, ca}
  *   POST /api/v1/join/renew   node certificate: {csr} -> {certificate, ca (trust bundle)} for the same node
- *   POST /api/v1/join/tokens  admin: {role?, ttlSeconds?} -> {token, id, expiresAt}
+ *   POST /api/v1/join/tokens  admin: {role?, ttlSeconds?} -> {token, id, expiresAt, servers}
+ *                             (servers: URLs a new machine can join at, best first; src/server/reachable.ts)
  *
  * Tokens are JoinToken objects in the store (hash only); deleting one revokes it.
  */
@@ -17,6 +18,7 @@ import { readJsonBody, sendJson } from '../http/respond.js';
 import type { ClusterPki } from '../pki/index.js';
 import { newJoinToken, parseJoinToken, verifyJoinToken, type JoinTokenSpec } from './token.js';
 import { randomUUID } from 'node:crypto';
+import { reachableUrls } from '../reachable.js';
 
 /** Lifetimes of what the join routes hand out. */
 export interface JoinSettings {
@@ -33,6 +35,8 @@ interface JoinEnv {
   pki: ClusterPki;
   settings: JoinSettings;
   bodyLimitBytes: number;
+  /** The API's listen host (a wildcard: the machine's interface addresses are the reachable ones). */
+  listenHost?: string;
 }
 
 const NODE_NAME_RE = /^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/;
@@ -81,7 +85,8 @@ export async function serveAuthenticatedJoin(env: JoinEnv, path: string, method:
     if (typeof ttl !== 'number' || !(ttl > 0)) throw new BadRequestError('ttlSeconds: expected a positive number');
     const { token, object } = newJoinToken(env.pki.caFingerprint(), role, ttl * 1000);
     const stored = await env.store.create({ ...object, metadata: { ...object.metadata, uid: randomUUID(), generation: 1, creationTimestamp: new Date().toISOString() } });
-    sendJson(res, 201, { token, id: stored.metadata.name, role, expiresAt: object.spec.expiresAt });
+    const servers = reachableUrls(env.listenHost ?? req.socket.localAddress ?? '127.0.0.1', req.socket.localAddress, req.socket.localPort ?? 0);
+    sendJson(res, 201, { token, id: stored.metadata.name, role, expiresAt: object.spec.expiresAt, servers });
     return true;
   }
   return false;

@@ -21,6 +21,7 @@ import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 import { BadRequestError } from '../../api/errors.js';
 import { bundleOf, caStateProblem, pemFingerprint, type CaState, type StoredCa } from './bundle.js';
+import { interfaceAddresses, isWildcard } from '../reachable.js';
 import { EC_ALG, crypto, generateKeyPair, keyPairFromPem, privateKeyToPem, randomSerial } from './pem.js';
 
 export { createNodeCsr, type NodeCsr } from './csr.js';
@@ -227,9 +228,9 @@ export class ClusterPki {
   }
 }
 
-/** The SANs every server certificate carries, plus the extra ones (deduplicated). */
+/** The SANs every server certificate carries, plus the extra ones (deduplicated); a wildcard extra adds the interface addresses. */
 function serverSans(extra: string[]): string[] {
-  const all = ['127.0.0.1', '::1', 'localhost', os.hostname(), ...extra].filter((s) => s !== '' && s !== '0.0.0.0' && s !== '::');
+  const all = ['127.0.0.1', '::1', 'localhost', os.hostname(), ...extra, ...(extra.some(isWildcard) ? interfaceAddresses() : [])].filter((s) => s !== '' && s !== '0.0.0.0' && s !== '::');
   return [...new Set(all)];
 }
 

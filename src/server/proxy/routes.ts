@@ -7,6 +7,7 @@
  *   GET  /api/v1/tasks/{name}/logs?namespace=&follow=&tail=     verb logs on the Task
  *   POST /api/v1/tasks/{name}/exec?namespace=  {command:[...]}  verb exec on the Task
  *   GET  /api/v1/services/{name}/logs?namespace=&follow=&tail=  verb logs on the Service
+ *   POST /api/v1/nodes/{name}/prune                             verb update on the Node (node-prune.ts)
  *
  * Both checks (before the read, then with the object's labels) happen before any agent is dialled.
  *
@@ -23,6 +24,7 @@ import { authorizeObject, namespaceOf, type ApiContext } from '../http/context.j
 import { MethodNotAllowedError, readJsonBody } from '../http/respond.js';
 import type { AgentDialer, AgentTarget } from './agent-dialer.js';
 import { pipeExec, pipeLogs, serveServiceLogs, type TaskSource } from './merge.js';
+import { isNodePruneRoute, serveNodePrune } from './node-prune.js';
 
 /** What the proxy routes need. */
 export interface ProxyEnv {
@@ -45,11 +47,13 @@ export interface ProxyRequest {
 
 /** True when the path is a proxy route (then it is answered here). */
 export function isProxyRoute(rest: readonly string[]): boolean {
+  if (isNodePruneRoute(rest)) return true;
   return rest.length === 3 && ((rest[0] === 'tasks' && (rest[2] === 'logs' || rest[2] === 'exec')) || (rest[0] === 'services' && rest[2] === 'logs'));
 }
 
 /** Answers a proxy route (see the file comment). */
 export async function serveProxy(env: ProxyEnv, r: ProxyRequest): Promise<void> {
+  if (isNodePruneRoute(r.rest)) return serveNodePrune(env, r);
   const [plural, name, action] = r.rest as [string, string, string];
   const kind = plural === 'tasks' ? 'Task' : 'Service';
   const namespace = namespaceOf(kind, r.url);
