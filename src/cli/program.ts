@@ -64,8 +64,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerCompletion(program, ctx);
   registerExplain(program, ctx);
   registerVersion(program, ctx);
-  decorateCommands(program);
   registerRegistryCommands(program, ctx);
+  decorateCommands(program);
   return program;
 }
 

@@ -75,10 +75,10 @@ void describe('__complete: candidates from the command tree', () => {
 
   void it('completes a command added to the tree without any other change', async () => {
     const program = buildProgram(new CliContext(fakeDeps(new FakeClient()).deps));
-    program.command('stack').command('rm').argument('<name>').option('--force', 'no questions');
-    assert.deepEqual((await completions(program, ['st'], lister)).map((c) => c.word), ['stack']);
-    assert.deepEqual((await completions(program, ['stack', ''], lister)).map((c) => c.word), ['rm']);
-    assert.deepEqual((await completions(program, ['stack', 'rm', 'x', '--f'], lister)).map((c) => c.word), ['--force']);
+    program.command('fleet').command('rm').argument('<name>').option('--force', 'no questions');
+    assert.deepEqual((await completions(program, ['fle'], lister)).map((c) => c.word), ['fleet']);
+    assert.deepEqual((await completions(program, ['fleet', ''], lister)).map((c) => c.word), ['rm']);
+    assert.deepEqual((await completions(program, ['fleet', 'rm', 'x', '--f'], lister)).map((c) => c.word), ['--force']);
   });
 
   void it('runs through runCli: names from the client; silent without a server', async () => {

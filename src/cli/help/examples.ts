@@ -78,6 +78,13 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'image sign': ['flotilla image sign --key key.pem 127.0.0.1:5000/demo/web:1'],
   'image verify': ['flotilla image verify --key pub.pem 127.0.0.1:5000/demo/web:1'],
   'node recycle': ['flotilla node recycle n1'],
+  'node prune': ['flotilla node prune n1                  # remove images and layers no task of n1 uses; prints what was freed'],
+  'ca status': ['flotilla ca status                     # the CA rotation phase and which nodes renewed'],
+  registry: ['echo "$PW" | flotilla registry login 127.0.0.1:5000 --username ann --password-stdin'],
+  'registry login': [
+    'echo "$PW" | flotilla registry login 127.0.0.1:5000 --username ann --password-stdin   # namespace default',
+    'echo "$PW" | flotilla registry login reg.example.com --username ci --password-stdin --name ci-pull -n prod',
+  ],
   'node rotate-cert': ['flotilla node rotate-cert n1'],
   ca: ['flotilla ca rotate'],
   'ca rotate': ['flotilla ca rotate'],
