@@ -36,6 +36,8 @@ import type { ContainerRuntime } from './runtime/runtime.js';
 import { TaskNetwork } from './network/task-network.js';
 import { VolumeHook } from './volumes/hook.js';
 import { startMetricsReporter } from './metrics/reporter.js';
+import { createAgentRegistry } from './metrics/prometheus.js';
+import type { Registry } from 'prom-client';
 import { startTracing, type Tracing } from '../tracing/index.js';
 import { startNodeNetwork } from './network/node-network.js';
 import { startAgentEndpoint, type AgentEndpoint } from './http/server.js';
@@ -124,7 +126,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const logDir = path.join(dataDir, 'logs');
     let collector: ImageCollector | undefined;
     const prune = (): Promise<PruneResult> => (collector !== undefined ? collector.prune() : Promise.reject(new UnavailableError('the agent is still starting: no image collector yet')));
-    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, renew: () => renewal.renewNow(), prune }));
+    let agentMetrics: Registry | undefined;
+    const metrics = async (): Promise<{ contentType: string; text: string }> => {
+      if (agentMetrics === undefined) throw new UnavailableError('the agent is still starting: no metrics yet');
+      return { contentType: agentMetrics.contentType, text: await agentMetrics.metrics() };
+    };
+    endpoint = stack.add(await startAgentEndpoint({ host: address, port: opts.agentPort ?? 0, certPem: creds.certPem, keyPem: creds.keyPem, caPem: creds.caPem, runtime, logDir, log, renew: () => renewal.renewNow(), prune, metrics }));
     const volumesDir = path.join(dataDir, 'volumes');
     // RuntimeReady (src/agent/node/runtime-check.ts): checked for runc only; a replaced runtime reports it assumed.
     const runtimeReady = opts.runtime === undefined ? stack.add(await watchRuntimeCondition({
@@ -167,7 +174,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
         events.record({ metadata: taskOfContainerId(id) } as Pick<Task, 'metadata'>, { type: 'Warning', reason: UNTRUSTED_IMAGE_REASON, message });
       }, new PullCredentials(client)),
     }));
-    stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
+    const reporter = stack.add(startMetricsReporter({ nodeName, dataDir, runtime, send: (n, r) => client.reportMetrics(n, r), intervalMs: opts.metricsIntervalMs, log }));
+    agentMetrics = createAgentRegistry(nodeName, reporter);
     const routing = opts.serviceRouting === true
       ? stack.add(await startServiceRouting({
         store: client, log, bridge: opts.bridge ?? 'flotilla0', serviceCidr: opts.serviceCidr,

@@ -3,7 +3,8 @@
  * samples every second here (--metrics-interval 1s), `flotilla top` shows nodes, tasks and
  * services; a task's memory is what its cgroup says, a CPU-burning task under a 250m limit is
  * near its limit and throttled. A real Prometheus (Debian's) scrapes /metrics with a read-only
- * user's token: a PromQL query for a task's memory gives what the cgroup shows.
+ * user's token: a PromQL query for a task's memory gives what the cgroup shows; it scrapes the
+ * agent's own /metrics through the server (nodes/NAME/proxy/metrics) too.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,7 +116,14 @@ describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
     for (const name of ['flotilla_nodes{state="ready"} 1', 'flotilla_tasks{namespace="default",service="idle",state="running"} 1', 'flotilla_api_requests_total', 'flotilla_api_request_duration_seconds_bucket', 'flotilla_store_write_duration_seconds_bucket', 'flotilla_store_watches', 'flotilla_task_memory_bytes{namespace="default",service="idle"', 'flotilla_node_cpu_cores']) {
       assert.ok(text.includes(name), `/metrics has ${name}`);
     }
-    prometheus = await startPrometheus({ target: new URL(admin.server).host, caPem: admin.ca, token: scraper.token });
+    const [nodeName] = (await topJson<NodeUsage>(['nodes'])).map((n) => n.node);
+    const agentPath = `/api/v1/nodes/${nodeName}/proxy/metrics`;
+    assert.equal((await rawRequest(`${admin.server}${agentPath}`, { ca: admin.ca })).status, 401);
+    const agentText = (await rawRequest(`${admin.server}${agentPath}`, { ca: admin.ca, headers: { authorization: `Bearer ${scraper.token}` } })).text;
+    for (const name of ['flotilla_agent_process_resident_memory_bytes', 'flotilla_agent_metrics_reports_total{result="ok"}', 'flotilla_node_cpu_seconds_total{node=', `flotilla_task_cpu_seconds_total{namespace="default",service="burn"`, 'flotilla_task_memory_limit_bytes{namespace="default",service="idle"']) {
+      assert.ok(agentText.includes(name), `the agent's /metrics has ${name}`);
+    }
+    prometheus = await startPrometheus({ target: new URL(admin.server).host, caPem: admin.ca, token: scraper.token, morePaths: [agentPath] });
     const p = prometheus;
     const [idle] = await topJson<TaskUsage>(['tasks', '--service', 'idle']);
     assert.ok(idle !== undefined);
@@ -127,5 +135,10 @@ describe('metrics: flotilla top on flotilla up', { timeout: 300_000 }, () => {
     const kernel = cgroupWorkingSet(cluster.dataDir, `default_${idle.task}`);
     assert.ok(Math.abs(value - kernel) <= Math.max(256 * 1024, kernel * 0.25), `PromQL says ${value} B, the cgroup ${kernel} B`);
     assert.equal(sample.metric.node !== undefined && sample.metric.namespace, 'default');
+    const burning = await eventually('Prometheus has the agent\'s CPU counter of the burning task', 60_000, async () => {
+      const r = await p.query('rate(flotilla_task_cpu_seconds_total{job="path-0",service="burn"}[5s])');
+      return r[0] !== undefined && Number(r[0].value[1]) > 0.05 ? r[0] : undefined;
+    });
+    assert.ok(Number(burning.value[1]) <= 0.3, `the agent's counter shows the 250m limit: ${burning.value[1]} cores`);
   });
 });

@@ -1,6 +1,7 @@
 /**
  * A real Prometheus (Debian's prometheus package) for tests: listens on 127.0.0.1:PORT, scrapes
- * one HTTPS target every second with a CA file and a bearer token file, keeps its TSDB in a temp
+ * one HTTPS target every second with a CA file and a bearer token file (job `flotilla`, path
+ * /metrics, plus a job `path-N` for each further metrics path asked for), keeps its TSDB in a temp
  * dir. stop() kills it (by PID) and removes the dir.
  */
 import { spawn } from 'node:child_process';
@@ -21,18 +22,21 @@ export interface TestPrometheus {
 }
 
 /** Starts Prometheus scraping `target` (host:port) over HTTPS. */
-export async function startPrometheus(opts: { target: string; caPem: string; token: string }): Promise<TestPrometheus> {
+export async function startPrometheus(opts: { target: string; caPem: string; token: string; morePaths?: string[] }): Promise<TestPrometheus> {
   const dir = await mkdtemp(path.join(tmpdir(), 'flotilla-prom-'));
   await writeFile(path.join(dir, 'ca.pem'), opts.caPem);
   await writeFile(path.join(dir, 'token'), opts.token, { mode: 0o600 });
-  await writeFile(path.join(dir, 'prometheus.yml'), `global: {scrape_interval: 1s, evaluation_interval: 1s}
-scrape_configs:
-  - job_name: flotilla
+  const job = (name: string, metricsPath: string): string => `  - job_name: ${name}
     scheme: https
+    metrics_path: ${metricsPath}
     tls_config: {ca_file: ${path.join(dir, 'ca.pem')}}
     authorization: {credentials_file: ${path.join(dir, 'token')}}
     static_configs: [{targets: ['${opts.target}']}]
-`);
+`;
+  const jobs = [job('flotilla', '/metrics'), ...(opts.morePaths ?? []).map((p, i) => job(`path-${i}`, p))];
+  await writeFile(path.join(dir, 'prometheus.yml'), `global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+${jobs.join('')}`);
   const port = await freePort();
   const child = spawn('prometheus', [
     `--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`,

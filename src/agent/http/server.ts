@@ -9,6 +9,7 @@
  *     POST /containers/{id}/exec  {command:[...]} -> JSON lines {stream, data} ... {exit}
  *     POST /certificate/renew                     -> {certificate}: renewed now (rotate-cert, ca rotate)
  *     POST /images/prune                          -> JSON {images, layers, blobs, rootfs, bytesFreed}
+ *     GET  /metrics                               -> the agent's own Prometheus text (src/agent/metrics/prometheus.ts)
  *   stop(): abort the streams (follows end, exec'd processes are killed), close the sockets
  */
 import https from 'node:https';
@@ -40,6 +41,8 @@ export interface AgentEndpointOptions {
   renew?: () => Promise<{ certPem: string }>;
   /** Image garbage collection now (`flotilla node prune`); absent: 404. */
   prune?: () => Promise<unknown>;
+  /** The agent's Prometheus exposition (`GET /metrics`); absent: 404. */
+  metrics?: () => Promise<{ contentType: string; text: string }>;
   /** Client certificate CNs allowed (default: the server's). */
   allowedClients?: readonly string[];
   log?: (line: string) => void;
@@ -64,7 +67,7 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
     keepAlive: true, requestTimeout: 0,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    void route(env, allowed, req, res, opts.renew, opts.prune).catch((err: unknown) => sendAgentError(res, err, env.log));
+    void route(env, allowed, req, res, opts).catch((err: unknown) => sendAgentError(res, err, env.log));
   });
   server.on('tlsClientError', () => {
     // A caller without a certificate of the cluster CA: the handshake failed, nothing to answer.
@@ -97,7 +100,9 @@ export async function startAgentEndpoint(opts: AgentEndpointOptions): Promise<Ag
   };
 }
 
-async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse, renew?: () => Promise<{ certPem: string }>, prune?: () => Promise<unknown>): Promise<void> {
+type Handlers = Pick<AgentEndpointOptions, 'renew' | 'prune' | 'metrics'>;
+
+async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: IncomingMessage, res: ServerResponse, { renew, prune, metrics }: Handlers): Promise<void> {
   const cn = (req.socket as TLSSocket).getPeerCertificate().subject?.CN;
   if (typeof cn !== 'string' || !allowed.has(cn)) throw new ForbiddenError(`client ${JSON.stringify(cn ?? '')} may not use the agent endpoint`);
   const url = new URL(req.url ?? '/', 'https://agent.invalid');
@@ -105,6 +110,12 @@ async function route(env: StreamEnv, allowed: ReadonlySet<string>, req: Incoming
     if (req.method !== 'POST') throw new MethodNotAllowedError('only POST is allowed here');
     const { certPem } = await renew();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ certificate: certPem }));
+    return;
+  }
+  if (url.pathname === '/metrics' && metrics !== undefined) {
+    if (req.method !== 'GET') throw new MethodNotAllowedError('only GET is allowed here');
+    const { contentType, text } = await metrics();
+    res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' }).end(text);
     return;
   }
   const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);

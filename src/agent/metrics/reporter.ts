@@ -12,6 +12,7 @@ import type { MetricsReport, TaskSample } from '../../api/metrics.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { ContainerRuntime } from '../runtime/runtime.js';
 import { sampleNode } from './node-sample.js';
+import type { AgentMetricsSource } from './prometheus.js';
 
 /** Where reports go (ApiClient.reportMetrics). */
 export type MetricsSink = (node: string, report: MetricsReport) => Promise<void>;
@@ -61,21 +62,30 @@ export async function sampleTasks(runtime: ContainerRuntime): Promise<TaskSample
   return out.filter((x): x is TaskSample => x !== undefined);
 }
 
+/** A running reporter; its last report feeds the agent's own /metrics (prometheus.ts). */
+export interface MetricsReporter extends Disposable, AgentMetricsSource {}
+
 /** Starts the loop; the first report goes out at once. */
-export function startMetricsReporter(o: MetricsReporterOptions): Disposable {
+export function startMetricsReporter(o: MetricsReporterOptions): MetricsReporter {
   const intervalMs = Math.max(100, o.intervalMs ?? DEFAULT_METRICS_INTERVAL_MS);
   const log = o.log ?? (() => undefined);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;
   let failing = false;
+  let last: MetricsReport | undefined;
+  let sent = 0;
+  let failed = 0;
   const tick = (): void => {
     running = (async () => {
       const [node, tasks] = await Promise.all([sampleNode(o.dataDir), sampleTasks(o.runtime)]);
-      await o.send(o.nodeName, { time: new Date().toISOString(), intervalMs, node, tasks });
+      last = { time: new Date().toISOString(), intervalMs, node, tasks };
+      await o.send(o.nodeName, last);
+      sent += 1;
       if (failing) log('metrics: reports reach the server again');
       failing = false;
     })().catch((err: unknown) => {
+      failed += 1;
       if (!failing) log(`metrics: report failed (dropped; the next carries the counters): ${(err as Error).message}`);
       failing = true;
     }).finally(() => {
@@ -85,6 +95,8 @@ export function startMetricsReporter(o: MetricsReporterOptions): Disposable {
   };
   tick();
   return {
+    last: () => last,
+    counts: () => ({ sent, failed }),
     async stop(): Promise<void> {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);

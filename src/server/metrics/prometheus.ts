@@ -109,11 +109,16 @@ export function addClusterGauges(registry: Registry, src: ScrapeSources): void {
   gauge('flotilla_metrics_series', 'Series held in memory (nodes + tasks)', [], (g) => { g.set(src.series.seriesCount()); });
 }
 
-/** GET /metrics: for whoever may list Nodes and Tasks of every namespace (a `view` grant on `*`). */
-export async function serveScrape(ctx: ApiContext, identity: Identity, registry: Registry, res: ServerResponse): Promise<void> {
+/** Who may scrape (the server's /metrics, an agent's through the proxy): whoever may list Nodes and Tasks of every namespace. */
+export async function authorizeScrape(ctx: ApiContext, identity: Identity): Promise<void> {
   // labels: {} asks for a real decision (a bare list is allowed and filtered per object; this answer is not filtered).
   await ctx.authorizer.authorize(identity, { verb: 'list', kind: 'Node', namespace: '', labels: {} });
   await ctx.authorizer.authorize(identity, { verb: 'list', kind: 'Task', labels: {} });
+}
+
+/** GET /metrics: for whoever may list Nodes and Tasks of every namespace (a `view` grant on `*`). */
+export async function serveScrape(ctx: ApiContext, identity: Identity, registry: Registry, res: ServerResponse): Promise<void> {
+  await authorizeScrape(ctx, identity);
   const text = await registry.metrics();
   res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
   res.end(text);

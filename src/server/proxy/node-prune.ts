@@ -4,9 +4,8 @@
  * TLS like logs and exec) and answers what the agent's image collector removed:
  * {node, images, layers, blobs, rootfs, bytesFreed}.
  */
-import { NotFoundError, UnavailableError } from '../../api/errors.js';
-import type { NodeObject } from '../../api/kinds.js';
 import { MethodNotAllowedError, sendJson } from '../http/respond.js';
+import { nodeTarget } from './node-target.js';
 import type { ProxyEnv, ProxyRequest } from './routes.js';
 
 /** True for `nodes/{name}/prune`. */
@@ -19,14 +18,9 @@ export async function serveNodePrune(env: ProxyEnv, r: ProxyRequest): Promise<vo
   const name = r.rest[1] as string;
   if (r.method !== 'POST') throw new MethodNotAllowedError(`only POST is allowed on ${r.url.pathname}`);
   await env.ctx.authorizer.authorize(r.identity, { verb: 'update', kind: 'Node', namespace: '', name });
-  const node = (await env.ctx.store.get({ kind: 'Node', namespace: '', name })) as NodeObject | undefined;
-  if (node === undefined) throw new NotFoundError(`node ${name} not found`);
-  if (node.status?.state === 'down') throw new UnavailableError(`node ${name} is down: its agent cannot prune`);
-  const address = node.status?.address;
-  const port = node.status?.agentPort;
-  if (address === undefined || address === '' || port === undefined || port <= 0) throw new UnavailableError(`node ${name} does not report an agent endpoint: is its agent running?`);
+  const target = await nodeTarget(env.ctx.store, name, 'prune');
   const ac = new AbortController();
-  const res = await env.dialer.open({ node: name, address, port }, 'POST', '/images/prune', {}, ac.signal);
+  const res = await env.dialer.open(target, 'POST', '/images/prune', {}, ac.signal);
   const chunks: Buffer[] = [];
   for await (const c of res) chunks.push(c as Buffer);
   const result = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;

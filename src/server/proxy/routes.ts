@@ -8,6 +8,7 @@
  *   POST /api/v1/tasks/{name}/exec?namespace=  {command:[...]}  verb exec on the Task
  *   GET  /api/v1/services/{name}/logs?namespace=&follow=&tail=  verb logs on the Service
  *   POST /api/v1/nodes/{name}/prune                             verb update on the Node (node-prune.ts)
+ *   GET  /api/v1/nodes/{name}/proxy/metrics                     the agent's /metrics, for scrapers (node-metrics.ts)
  *
  * Both checks (before the read, then with the object's labels) happen before any agent is dialled.
  *
@@ -25,6 +26,7 @@ import { MethodNotAllowedError, readJsonBody } from '../http/respond.js';
 import type { AgentDialer, AgentTarget } from './agent-dialer.js';
 import { pipeExec, pipeLogs, serveServiceLogs, type TaskSource } from './merge.js';
 import { isNodePruneRoute, serveNodePrune } from './node-prune.js';
+import { isNodeMetricsRoute, serveNodeMetrics } from './node-metrics.js';
 
 /** What the proxy routes need. */
 export interface ProxyEnv {
@@ -47,13 +49,14 @@ export interface ProxyRequest {
 
 /** True when the path is a proxy route (then it is answered here). */
 export function isProxyRoute(rest: readonly string[]): boolean {
-  if (isNodePruneRoute(rest)) return true;
+  if (isNodePruneRoute(rest) || isNodeMetricsRoute(rest)) return true;
   return rest.length === 3 && ((rest[0] === 'tasks' && (rest[2] === 'logs' || rest[2] === 'exec')) || (rest[0] === 'services' && rest[2] === 'logs'));
 }
 
 /** Answers a proxy route (see the file comment). */
 export async function serveProxy(env: ProxyEnv, r: ProxyRequest): Promise<void> {
   if (isNodePruneRoute(r.rest)) return serveNodePrune(env, r);
+  if (isNodeMetricsRoute(r.rest)) return serveNodeMetrics(env, r);
   const [plural, name, action] = r.rest as [string, string, string];
   const kind = plural === 'tasks' ? 'Task' : 'Service';
   const namespace = namespaceOf(kind, r.url);
