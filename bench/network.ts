@@ -7,21 +7,25 @@
  *   ingress  ─► node 1's ingress proxy (Host: bench.test) ─► the same task over keep-alive
  *
  *   node --import tsx bench/network.ts [--seconds 5] [--rounds 3] [--connections 16] [--threads 2]
+ *     [--server node|busybox]
  *
  * The three paths are measured in interleaved rounds (direct, VIP, ingress, direct, ...) and the
  * median round of each is printed, so a noisy neighbour slows all three alike.
  *
  * A 2-node cluster (test/helpers/cluster.ts: namespaces on an underlay bridge, real agents,
- * runc, registry), one `bench` task (busybox httpd, a 13-byte file) pinned to node 2. All
- * traffic stays in the namespaces the harness made; everything is removed at the end, also on
- * failure. busybox httpd closes every connection, so each request is a new TCP connection (and
- * a fork) on the backend: the figures compare the paths, not a tuned server.
+ * runc, registry), one `bench` task pinned to node 2: by default one Node.js http server with
+ * keep-alive (bench/lib/node-image.ts: this machine's node binary in the image), so the figures
+ * measure the path, not the server; `--server busybox` uses busybox httpd, which closes every
+ * connection and forks per request (the earlier figures). All traffic stays in the namespaces
+ * the harness made; everything is removed at the end, also on failure.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Cluster, eventually } from '../test/helpers/cluster.js';
+import { nodeServerImage } from './lib/node-image.js';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '16' }, threads: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, rounds: { type: 'string', default: '3' }, connections: { type: 'string', default: '16' }, threads: { type: 'string', default: '2' }, server: { type: 'string', default: 'node' } } });
+if (values.server !== 'node' && values.server !== 'busybox') throw new Error(`--server: expected node or busybox, got ${values.server}`);
 const SECONDS = Number(values.seconds);
 const INGRESS_PORT = 43_000 + Math.floor(Math.random() * 1_000);
 
@@ -57,13 +61,17 @@ async function main(): Promise<void> {
   const started = Date.now();
   const c = await Cluster.start({ nodes: 2, agentArgs: () => ['--ingress-http', String(INGRESS_PORT)] });
   try {
-    const image = (await c.buildImage('bench/web', '1', { files: { 'www/index.html': 'hello, bench\n' } })).ref;
+    const node = values.server === 'node' ? nodeServerImage() : undefined;
+    const image = node === undefined
+      ? (await c.buildImage('bench/web', '1', { files: { 'www/index.html': 'hello, bench\n' } })).ref
+      : (await c.buildImage('bench/node-web', '1', node)).ref;
+    const command = JSON.stringify(node?.command ?? ['httpd', '-f', '-p', '8080', '-h', '/www']);
     await c.apply(`kind: Service
 metadata: {name: bench}
 spec:
   image: ${image}
   replicas: 1
-  command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+  command: ${command}
   ports: [{port: 80, targetPort: 8080}]
   placement: {constraints: ["node.labels.node == node2"]}
 ---
@@ -88,7 +96,7 @@ spec:
     const median = (fs: Figures[]): Figures => [...fs].sort((a, b) => a.rps - b.rps)[Math.floor(fs.length / 2)] as Figures;
     const rows: Array<[string, Figures]> = paths.map(([n]) => [n, median(runs.get(n) ?? [])]);
     const direct = rows[0]?.[1] as Figures;
-    console.log(`network bench: wrk -t${values.threads} -c${values.connections} -d${SECONDS}s x ${values.rounds} interleaved rounds (median round shown) from node1 to one busybox httpd task on node2 (task ${ip}, VIP ${vip})`);
+    console.log(`network bench: wrk -t${values.threads} -c${values.connections} -d${SECONDS}s x ${values.rounds} interleaved rounds (median round shown) from node1 to one ${values.server === 'node' ? 'Node.js http (keep-alive)' : 'busybox httpd'} task on node2 (task ${ip}, VIP ${vip})`);
     console.log(`all rounds req/s: ${[...runs].map(([n, fs]) => `${n} ${fs.map((f) => f.rps.toFixed(0)).join('/')}`).join(', ')}`);
     console.log('path      req/s    p50 ms   p99 ms   errors   vs direct (req/s)');
     for (const [name, f] of rows) {

@@ -31,6 +31,8 @@ export interface ImageOptions {
   creds?: { user: string; password: string };
   /** Extra files in the busybox layer: path -> content. */
   files?: Record<string, string | Buffer>;
+  /** Paths among `files` made executable (0755), e.g. a copied binary and its loader. */
+  executables?: string[];
 }
 
 /** Where an image was pushed. */
@@ -128,7 +130,10 @@ export async function buildBusyboxImage(registryHost: string, repo: string, tag:
   const layout = await Layout.create();
   try {
     await layout.newImage('img');
-    await layout.addLayer('img', (root) => busyboxRootfs(root, opts.files));
+    await layout.addLayer('img', async (root) => {
+      await busyboxRootfs(root, opts.files);
+      for (const p of opts.executables ?? []) await chmod(path.join(root, p), 0o755);
+    });
     await layout.configure('img', opts);
     return await layout.push('img', registryHost, repo, tag, opts);
   } finally {
