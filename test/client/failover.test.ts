@@ -27,7 +27,7 @@ interface TestServer {
   close(): Promise<void>;
 }
 
-const CONFIG = { name: 'c1', namespace: 'default', uid: 'u', revision: 7, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' };
+const CONFIG = { name: 'c1', namespace: 'default', labels: {}, uid: 'u', revision: 7, generation: 1, creationTimestamp: '2026-01-01T00:00:00Z' };
 
 describe('client failover between servers', () => {
   let dir: string;
