@@ -17,7 +17,7 @@ import { UnavailableError } from '../api/errors.js';
 import { ImagePuller } from './image/index.js';
 import { ImageCollector, type PruneResult } from './image/collector.js';
 import { nodeImageUsage } from './tasks/image-usage.js';
-import { joinCluster, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
+import { joinCluster, onFirstReachable, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
 import { localAddressTo } from './node/local-address.js';
 import { watchRuntimeCondition } from './node/runtime-check.js';
 import { registerNode, startHeartbeats, type NodeApi, type NodeIdentity } from './node/registration.js';
@@ -49,7 +49,10 @@ export const AGENT_VERSION = '0.1.0';
 
 /** Options of runAgent (the `flotilla agent` flags and what `up` and tests pass in). */
 export interface RunAgentOptions {
+  /** The server tried first. */
   server: string;
+  /** Every server of the cluster, `server` first (`--server` repeated or a comma list): join, renewals, the API client and heartbeats fail over between them. */
+  servers?: string[];
   token: string;
   dataDir: string;
   /** Default: the host name. */
@@ -110,8 +113,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
   const stack = new DisposableStack();
   try {
-    let creds = await joinCluster({ server: opts.server, token: opts.token, nodeName, dataDir });
-    const client = new ApiClient({ server: opts.server, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
+    const servers = [...new Set([opts.server, ...(opts.servers ?? [])])];
+    let creds = await joinCluster({ server: opts.server, servers, token: opts.token, nodeName, dataDir });
+    const client = new ApiClient({ server: opts.server, servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
     stack.add({ stop: () => client.close() });
     let endpoint: AgentEndpoint | undefined;
     const renewal = stack.add(startRenewal(() => creds, async (next) => {
@@ -121,7 +125,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     }, dataDir, log));
     const runtime = opts.runtime ?? new RuncRuntime({ stateDir: path.join(dataDir, 'runtime'), onError: (e) => log(`runtime: ${(e as Error).message}`) });
     if (runtime instanceof RuncRuntime) stack.add(runtime.background);
-    const address = opts.address ?? (await localAddressTo({ server: opts.server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem }));
+    const address = opts.address ?? (await onFirstReachable(servers, (server) => localAddressTo({ server, caPem: creds.caPem, certPem: creds.certPem, keyPem: creds.keyPem })));
     if (opts.address === undefined) log(`agent: advertising address ${address} (the local address of its connection to ${opts.server})`);
     const logDir = path.join(dataDir, 'logs');
     let collector: ImageCollector | undefined;
@@ -185,7 +189,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     if (opts.networkPolicies ?? opts.serviceRouting === true) {
       stack.add(await startNetworkPolicies({ store: client, log, ...(routing !== undefined ? { cluster: routing.directory } : {}) }));
     }
-    log(`flotilla agent ${nodeName} ready (server ${opts.server})`);
+    log(`flotilla agent ${nodeName} ready (server ${servers.join(', ')})`);
     return { nodeName, client, runtime, agentPort: endpoint.address.port, credentials: () => creds, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);

@@ -5,8 +5,10 @@
  *   lock DATA_DIR -> PKI (DATA_DIR/pki) -> admin token (DATA_DIR/auth) -> open store
  *   -> KEK (DATA_DIR/kek or --kek-file; must decrypt every stored Secret, src/server/secrets)
  *   -> cluster CA from the store (seeded by the first server; src/server/pki/ca-store.ts)
+ *   -> cluster admin token from the store (seeded by the first server; auth/cluster-admin.ts)
  *   -> RBAC authorizer (Grant and Role informers, audit log; src/server/auth/rbac) -> start LOOPS (controllers; with etcd only while this server holds the leader lease,
- *      src/server/leader) -> start HTTPS API -> write DATA_DIR/admin.json -> print ready
+ *      src/server/leader) -> start HTTPS API -> etcd: publish the URL (Config flotilla-system/api-servers)
+ *   -> write DATA_DIR/admin.json (server, servers, CA, the cluster admin token) -> print ready
  *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
  */
 import { promises as fs } from 'node:fs';
@@ -18,6 +20,8 @@ import { BuiltinAuthorizer, isNodeOf, type Authorizer } from './auth/identity.js
 import { RbacAuthorizer } from './auth/rbac/authorizer.js';
 import { authenticateUserToken } from './auth/rbac/users.js';
 import { ensureAdminToken, TokenAuthenticator } from './auth/tokens.js';
+import { clusterAdminToken } from './auth/cluster-admin.js';
+import { publishApiServer, type ApiServerList } from './api-servers.js';
 import type { AdmissionHook, ObjectCodec } from './hooks.js';
 import { StoreSourceAccess } from './secrets/access.js';
 import { openSecretKeys } from './secrets/keys.js';
@@ -68,7 +72,7 @@ export interface RunServerOptions {
   loops?: LoopFactory[];
   /** Extra loops that run only on the leader, like SERVER_LOOPS (tests, embedders' controllers). */
   leaderLoops?: LoopFactory[];
-  /** etcd: TTL of the leader lease in seconds (default 5); a successor takes over about this long after a leader dies. */
+  /** etcd: TTL of the leader lease in seconds (default 3); a successor takes over about this long after a leader dies. */
   leaderTtlSeconds?: number;
   /** Where the ready line goes (default: stdout). */
   log?: (line: string) => void;
@@ -173,9 +177,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     stack.add(await lockDataDir(dataDir));
     const specificHost = [host]; // a wildcard makes the PKI add the interface addresses
     const pki = await ClusterPki.loadOrCreate(path.join(dataDir, 'pki'), { extraSans: [...specificHost, ...(opts.extraSans ?? [])] });
-    const admin = await ensureAdminToken(dataDir);
-    const tokens = new TokenAuthenticator();
-    tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
+    const localAdmin = await ensureAdminToken(dataDir);
     const rawStore = await openStore({ store: opts.store, dataDir, etcdEndpoints: opts.etcdEndpoints, sqliteSynchronous: opts.sqliteSynchronous }, opts.signal);
     stack.add({ stop: () => rawStore.close() });
     // Every write of the API, the controllers and the scheduler is timed for /metrics.
@@ -192,6 +194,11 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const serverLog = opts.log ?? ((line: string) => console.error(line));
     let writeAdminConfig: (() => Promise<void>) | undefined;
     stack.add(await openClusterCa({ store, ring, pki, onAdopt: async () => writeAdminConfig?.(), log: serverLog }));
+    // One admin token for every server of the store (auth/cluster-admin.ts): admin.json works against any of them.
+    const admin = await clusterAdminToken(store, ring, localAdmin, dataDir);
+    if (admin.adopted) serverLog('flotilla server: adopted the cluster admin token stored by the first server');
+    const tokens = new TokenAuthenticator();
+    tokens.add(admin.hash, { kind: 'admin', name: 'admin' });
     const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer, recycle: opts.recycle };
     const caRotation: LoopFactory = () => startCaRotation({ store, ring, pki, dialer: new AgentDialer(pki), log: serverLog });
     const leaderOnly = [...(opts.controllers === false ? [] : [...SERVER_LOOPS, caRotation]), ...(opts.leaderLoops ?? [])];
@@ -226,7 +233,15 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     // Rewritten with every new trust bundle (`flotilla ca rotate`).
-    writeAdminConfig = () => writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
+    // Servers on one etcd publish their URLs (api-servers.ts): admin.json lists them all, to fail over.
+    let apiServers: ApiServerList | undefined;
+    writeAdminConfig = () => {
+      const servers = apiServers?.urls() ?? [url];
+      return writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ...(servers.length > 1 ? { servers } : {}), ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
+    };
+    if (opts.store === 'etcd') {
+      apiServers = stack.add(await publishApiServer({ store, url, onChange: () => { void writeAdminConfig?.().catch((err: unknown) => serverLog(`admin config: ${(err as Error).message}`)); }, log: serverLog }));
+    }
     await writeAdminConfig();
     (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);
     return { url, port: api.address.port, store, pki, adminConfigPath, leadership, metrics, stop: () => stack.stop() };

@@ -208,7 +208,17 @@ export class Cluster {
     });
   }
 
-  /** SIGKILLs an agent (containers keep running), as a crash would. */
+  /** SIGKILLs the server (agents and containers keep running), as a crash would. */
+  async killServer(): Promise<void> {
+    if (this.server !== undefined) await killAndWait(this.server.child);
+  }
+
+  /** Starts the server again (after killServer) on the same data dir, address and port; waits for its ready line. */
+  async restartServer(): Promise<void> {
+    await this.killServer();
+    await this.startServer();
+  }
+
   /** Removes what the agents' load balancers leave on every node on purpose (nft table, VIP route), before stop(). */
   async removeLoadBalancers(): Promise<void> {
     for (const n of this.nodes) {
@@ -217,6 +227,7 @@ export class Cluster {
     }
   }
 
+  /** SIGKILLs an agent (containers keep running), as a crash would. */
   async killAgent(node: string | number): Promise<void> {
     const n = this.node(node);
     const p = this.agents.get(n.name);
@@ -341,10 +352,11 @@ export class Cluster {
 
   private async startServer(): Promise<void> {
     const ns = (this.serverNs as NodeNamespace).name;
+    const before = this.server !== undefined ? readTail(this.server.logFile, 100_000_000).length : 0;
     const argv = [process.execPath, '--import', 'tsx', MAIN, 'server', '--listen', `${this.opts.serverListenHost ?? SERVER_IP}:${this.serverPort}`, '--data-dir', path.join(this.dir, 'server'), ...(this.opts.serverArgs ?? [])];
     this.server = this.spawnIn(ns, argv, 'server');
     this.serverUrl = `https://${SERVER_IP}:${this.serverPort}`;
-    await this.waitForLine(this.server, /ready at/, 'server ready');
+    await this.waitForLine(this.server, /ready at/, 'server ready', before);
   }
 
   private async startAgent(n: ClusterNode): Promise<void> {
@@ -366,9 +378,9 @@ export class Cluster {
   }
 
   /** Waits for a line in a process's log; fails early when the process exits. */
-  private async waitForLine(p: NsProcess, re: RegExp, what: string): Promise<void> {
+  private async waitForLine(p: NsProcess, re: RegExp, what: string, fromOffset = 0): Promise<void> {
     await eventually(what, 60_000, async () => {
-      const text = readTail(p.logFile, 1_000_000);
+      const text = fromOffset > 0 ? readTail(p.logFile, 100_000_000).slice(fromOffset) : readTail(p.logFile, 1_000_000);
       if (re.test(text)) return true;
       if (p.child.exitCode !== null || p.child.signalCode !== null) throw new Error(`exited (${p.child.exitCode ?? p.child.signalCode}): ${text.slice(-2000)}`);
       return undefined;

@@ -7,6 +7,10 @@
  *   token -> GET /api/v1/join/ca (unverified TLS) -> sha256(CA) == token's fingerprint?
  *         -> POST /api/v1/join {token, node, csr} (TLS verified by that CA) -> certificate
  *   later: POST /api/v1/join/renew {csr} over mTLS -> new certificate + trust bundle
+ *
+ * With several servers (`--server` given more than once), each step goes to the next server when
+ * one cannot be reached (UnavailableError): repeating a join or a renewal is harmless (a new key
+ * and certificate; the one not received is never used).
  */
 import { X509Certificate } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -21,7 +25,10 @@ export { pemFingerprint } from '../../server/pki/bundle.js';
 
 /** What a joined node keeps: its key never leaves the node. */
 export interface NodeCredentials {
+  /** The server the agent was given first (saved credentials are for it). */
   server: string;
+  /** Every server the agent may talk to, `server` first (several servers on one etcd): joins and renewals fail over. */
+  servers?: string[];
   nodeName: string;
   /** The trust bundle (one PEM or several): the cluster CA(s); renewals bring the current one. */
   caPem: string;
@@ -90,28 +97,49 @@ async function saveCredentials(dataDir: string, c: NodeCredentials): Promise<voi
   await fs.rename(`${file}.tmp`, file);
 }
 
+/** Runs `step` against each server in turn until one is reachable; the last UnavailableError otherwise. */
+export async function onFirstReachable<T>(servers: readonly string[], step: (server: string) => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (const server of servers) {
+    try {
+      return await step(server);
+    } catch (err) {
+      if (!(err instanceof UnavailableError)) throw err;
+      last = err;
+    }
+  }
+  throw last ?? new UnavailableError('no server to join');
+}
+
 /** Joins with a token (or reuses valid saved credentials); see the file comment. */
-export async function joinCluster(opts: { server: string; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
+export async function joinCluster(opts: { server: string; servers?: string[]; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
+  const servers = [...new Set([opts.server, ...(opts.servers ?? [])])];
+  const withServers = (c: NodeCredentials): NodeCredentials => (servers.length > 1 ? { ...c, servers } : c);
   const parsed = parseJoinToken(opts.token);
   const saved = await loadCredentials(opts.dataDir, opts.server);
   if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) {
     // Credentials from before CA rotations existed: remember the token's CA so that they outlive one.
-    if (saved.joinedCa !== undefined) return saved;
-    const remembered: NodeCredentials = { ...saved, joinedCa: parsed.caFingerprint };
+    if (saved.joinedCa !== undefined) return withServers(saved);
+    const remembered: NodeCredentials = withServers({ ...saved, joinedCa: parsed.caFingerprint });
     await saveCredentials(opts.dataDir, remembered);
     return remembered;
   }
-  const { ca, retired } = await requestJson<{ ca: string; retired?: string[] }>(`${opts.server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
+  return onFirstReachable(servers, async (server) => withServers(await joinAt(server, opts, parsed.caFingerprint)));
+}
+
+async function joinAt(server: string, opts: { server: string; token: string; nodeName: string; dataDir: string }, pinned: string): Promise<NodeCredentials> {
+  const parsed = { caFingerprint: pinned };
+  const { ca, retired } = await requestJson<{ ca: string; retired?: string[] }>(`${server}/api/v1/join/ca`, 'GET', undefined, { insecure: true });
   const got = bundleFingerprints(ca);
   if (!got.includes(parsed.caFingerprint) && retired?.includes(parsed.caFingerprint) === true && got.length > 0) {
     // Only a hint (this answer is not verified yet): the join fails either way.
-    throw new UnauthorizedError(`the join token pins CA ${parsed.caFingerprint.slice(0, 16)}, which the cluster at ${opts.server} says \`flotilla ca rotate\` retired: create a new token (\`flotilla token create\`)`);
+    throw new UnauthorizedError(`the join token pins CA ${parsed.caFingerprint.slice(0, 16)}, which the cluster at ${server} says \`flotilla ca rotate\` retired: create a new token (\`flotilla token create\`)`);
   }
   if (!got.includes(parsed.caFingerprint)) {
-    throw new UnauthorizedError(`the server at ${opts.server} is not the cluster this token is for: its CA is sha256 ${got.join(' + ')}, the token expects ${parsed.caFingerprint}`);
+    throw new UnauthorizedError(`the server at ${server} is not the cluster this token is for: its CA is sha256 ${got.join(' + ')}, the token expects ${parsed.caFingerprint}`);
   }
   const csr = await createNodeCsr(opts.nodeName);
-  const answer = await requestJson<{ certificate: string; ca?: string }>(`${opts.server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
+  const answer = await requestJson<{ certificate: string; ca?: string }>(`${server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
   const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: answer.ca ?? ca, certPem: answer.certificate, keyPem: csr.keyPem, joinedCa: parsed.caFingerprint };
   await saveCredentials(opts.dataDir, creds);
   return creds;
@@ -123,7 +151,7 @@ export async function joinCluster(opts: { server: string; token: string; nodeNam
  */
 export async function renewCredentials(c: NodeCredentials, dataDir: string): Promise<NodeCredentials> {
   const csr = await createNodeCsr(c.nodeName);
-  const { certificate, ca } = await requestJson<{ certificate: string; ca?: string }>(`${c.server}/api/v1/join/renew`, 'POST', { csr: csr.csrPem }, { ca: c.caPem, cert: c.certPem, key: c.keyPem });
+  const { certificate, ca } = await onFirstReachable(c.servers ?? [c.server], (server) => requestJson<{ certificate: string; ca?: string }>(`${server}/api/v1/join/renew`, 'POST', { csr: csr.csrPem }, { ca: c.caPem, cert: c.certPem, key: c.keyPem }));
   const next: NodeCredentials = { ...c, caPem: ca !== undefined && bundleFingerprints(ca).length > 0 ? ca : c.caPem, certPem: certificate, keyPem: csr.keyPem };
   await saveCredentials(dataDir, next);
   return next;

@@ -34,7 +34,10 @@ export interface UpOptions extends RecycleFlags {
 
 /** Options of `flotilla agent`. */
 export interface AgentOptions {
+  /** The first `--server`. */
   server: string;
+  /** Every `--server` (repeatable, or a comma list), the first first: the agent fails over between them. */
+  servers?: string[];
   token: string;
   dataDir: string;
   name?: string;
@@ -90,7 +93,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
   if (opts.simulate !== undefined) return hollowAgentCommand(opts, opts.simulate, ctx);
   const { runAgent } = await import('../../agent/run.js');
   const agent = await runAgent({
-    server: opts.server, token: opts.token, dataDir: opts.dataDir, labels: opts.labels,
+    server: opts.server, ...(opts.servers !== undefined ? { servers: opts.servers } : {}), token: opts.token, dataDir: opts.dataDir, labels: opts.labels,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
     ...(opts.subnet !== undefined ? { subnet: opts.subnet } : {}),
     ...(opts.bridge !== undefined ? { bridge: opts.bridge } : {}),
@@ -117,7 +120,7 @@ export async function agentCommand(opts: AgentOptions, ctx: CliContext): Promise
 async function hollowAgentCommand(opts: AgentOptions, count: number, ctx: CliContext): Promise<void> {
   const { runHollowAgent } = await import('../../agent/hollow/run.js');
   const agent = await runHollowAgent({
-    server: opts.server, token: opts.token, dataDir: opts.dataDir, count, labels: opts.labels,
+    server: opts.server, ...(opts.servers !== undefined ? { servers: opts.servers } : {}), token: opts.token, dataDir: opts.dataDir, count, labels: opts.labels,
     ...(opts.name !== undefined ? { namePrefix: opts.name } : {}),
     ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
     ...(opts.startDelayMs !== undefined ? { startDelayMs: opts.startDelayMs } : {}),
@@ -142,6 +145,14 @@ export async function tokenCreateCommand(opts: TokenCreateOptions, ctx: CliConte
   } finally {
     await client.close();
   }
+}
+
+/** `--server`, repeatable or a comma list: every https:// URL, in order. */
+export function serverList(value: string, previous?: string[]): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter((u) => u !== '');
+  for (const u of urls) if (!/^https:\/\/\S+$/.test(u)) throw new InvalidArgumentError(`expected https:// URLs (repeat --server or separate them with commas), found "${u}"`);
+  if (urls.length === 0) throw new InvalidArgumentError('expected an https:// URL');
+  return [...(previous ?? []), ...urls];
 }
 
 /** `--image-gc-high-water`: an integer percentage 1..100. */
@@ -185,7 +196,7 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
   program
     .command('agent')
     .description('run a node agent that joins a cluster (foreground)')
-    .requiredOption('--server <url>', 'API server URL')
+    .requiredOption('--server <url>', 'API server URL (repeatable, or a comma list: several servers of one cluster, the agent fails over between them)', serverList)
     .requiredOption('--token <token>', 'join token')
     .option('--data-dir <dir>', 'state directory', join(DEFAULT_DATA_DIR, 'agent'))
     .option('--name <name>', 'node name (default: the host name)')
@@ -205,10 +216,11 @@ export function registerProcessCommands(program: Command, ctx: CliContext): void
     .option('--otlp-endpoint <url>', 'send the ingress\'s spans with OTLP over HTTP to this collector')
     .option('--cgroup-root <dir>', 'where the RuntimeReady check looks for the cgroup hierarchy (default /sys/fs/cgroup)')
     .option('--image-gc-high-water <percent>', 'remove unused images when the data dir\'s filesystem is this full (1-100, default 85)', percent)
-    .action((opts: { server: string; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; otlpEndpoint?: string; networkPolicies: boolean; cgroupRoot?: string; imageGcHighWater?: number } & ServiceRoutingFlags) =>
+    .action((opts: { server: string[]; token: string; dataDir: string; name?: string; label: string[]; simulate?: number; subnet?: string; bridge?: string; address?: string; heartbeatMs?: number; startDelayMs?: number; metricsInterval?: number; otlpEndpoint?: string; networkPolicies: boolean; cgroupRoot?: string; imageGcHighWater?: number } & ServiceRoutingFlags) =>
       agentCommand(
         {
-          server: opts.server,
+          server: opts.server[0] as string,
+          ...(opts.server.length > 1 ? { servers: opts.server } : {}),
           token: opts.token,
           dataDir: opts.dataDir,
           labels: parseLabelPairs(opts.label, '--label'),

@@ -35,9 +35,9 @@ export interface ElectorOptions {
   backend: LeaseBackend;
   /** This server's identity in the leader key. */
   id: string;
-  /** Lease TTL in seconds (default 5). */
+  /** Lease TTL in seconds (default 3: a successor leads within about 3.5 s of a leader's death). */
   ttlSeconds?: number;
-  /** How often a follower tries to acquire (default min(500 ms, ttl/5)). */
+  /** How often a follower tries to acquire (default min(250 ms, ttl/5)). */
   pollMs?: number;
   /** Starts what only the leader runs; the Disposable stops it on loss of leadership. */
   onLead: () => Promise<Disposable>;
@@ -84,8 +84,8 @@ class Elector implements LeaderElector {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly opts: ElectorOptions) {
-    this.ttl = opts.ttlSeconds ?? 5;
-    this.pollMs = opts.pollMs ?? Math.min(500, (this.ttl * 1000) / 5);
+    this.ttl = opts.ttlSeconds ?? 3;
+    this.pollMs = opts.pollMs ?? Math.min(250, (this.ttl * 1000) / 5);
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? ((l) => console.error(l));
   }
