@@ -17,6 +17,7 @@ import { UnavailableError } from '../api/errors.js';
 import { ImagePuller } from './image/index.js';
 import { ImageCollector, type PruneResult } from './image/collector.js';
 import { nodeImageUsage } from './tasks/image-usage.js';
+import { clockSkewWarning, measureClockSkew } from './join/clock-skew.js';
 import { joinCluster, onFirstReachable, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
 import { localAddressTo } from './node/local-address.js';
 import { watchRuntimeCondition } from './node/runtime-check.js';
@@ -114,6 +115,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
   const stack = new DisposableStack();
   try {
     const servers = [...new Set([opts.server, ...(opts.servers ?? [])])];
+    const skewWarning = clockSkewWarning(opts.server, await measureClockSkew(opts.server));
+    if (skewWarning !== undefined) log(skewWarning);
     let creds = await joinCluster({ server: opts.server, servers, token: opts.token, nodeName, dataDir });
     const client = new ApiClient({ server: opts.server, servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
     stack.add({ stop: () => client.close() });

@@ -292,6 +292,8 @@ export interface ServiceStatus {
   rollout?: RolloutStatus;
   /** Autoscaled services: the autoscaler's last decision. */
   autoscale?: AutoscaleStatus;
+  /** Set while a task slot fails quickly again and again (src/controllers/service/crash-loop.ts). */
+  crashLoop?: { units: number; message: string };
 }
 
 /** How many revisions a service's status keeps. */

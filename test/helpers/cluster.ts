@@ -219,6 +219,22 @@ export class Cluster {
     await this.startServer();
   }
 
+  /**
+   * Stops the registry of every node (and the server's): pulls fail with "connection refused",
+   * as in a registry outage. The machine-side registry that takes pushes keeps running.
+   */
+  async stopNodeRegistries(): Promise<void> {
+    const procs = this.registries.splice(0);
+    await Promise.all(procs.map((p) => killAndWait(p.child)));
+  }
+
+  /** Starts the node registries again (after stopNodeRegistries), same port and storage. */
+  async startNodeRegistries(): Promise<void> {
+    const port = this.registryHost.split(':')[1] ?? '';
+    await Promise.all(this.nodes.map((n) => this.startNodeRegistry(n.name, n.netns, port)));
+    if (this.opts.serverRegistry === true) await this.startNodeRegistry('server', (this.serverNs as NodeNamespace).name, port);
+  }
+
   /** Removes what the agents' load balancers leave on every node on purpose (nft table, VIP route), before stop(). */
   async removeLoadBalancers(): Promise<void> {
     for (const n of this.nodes) {

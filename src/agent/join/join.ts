@@ -73,9 +73,16 @@ export function requestJson<T>(url: string, method: string, body: unknown, o: Re
       });
     });
     req.on('timeout', () => req.destroy(new UnavailableError(`${method} ${url}: no answer within 15 s`)));
-    req.on('error', (err) => reject(err instanceof UnavailableError ? err : new UnavailableError(`cannot reach ${url}: ${err.message}`)));
+    req.on('error', (err) => reject(err instanceof UnavailableError ? err : certificateClockError(url, err) ?? new UnavailableError(`cannot reach ${url}: ${err.message}`)));
     req.end(data);
   });
+}
+
+/** A TLS failure on certificate dates, which a wrong clock here causes: said so, not retried. */
+function certificateClockError(url: string, err: Error): Error | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (code !== 'CERT_NOT_YET_VALID' && code !== 'CERT_HAS_EXPIRED') return undefined;
+  return new UnauthorizedError(`cannot trust ${url}: ${err.message} by this machine's clock (${new Date().toISOString()}): is the clock wrong? fix it (NTP) and start the agent again`);
 }
 
 /** Loads the saved credentials of an earlier join, when they are for this server and still valid. */

@@ -61,9 +61,9 @@ export function isTerminal(task: Task): boolean {
   return task.status !== undefined && TERMINAL_TASK_STATES.has(task.status.state);
 }
 
-/** How a person reads an exit: `exited with code 3`, `OOM-killed (memory limit 64Mi)`. */
+/** How a person reads an exit: `exited with code 3`, `OOMKilled: ... (64Mi), exit code 137` (the reason word Kubernetes uses). */
 export function describeExit(exit: ExitInfo, memoryLimit?: string): string {
-  if (exit.oomKilled) return `OOM-killed: the container exceeded its memory limit${memoryLimit !== undefined ? ` (${memoryLimit})` : ''}`;
+  if (exit.oomKilled) return `OOMKilled: the container exceeded its memory limit${memoryLimit !== undefined ? ` (${memoryLimit})` : ''}, exit code ${exit.exitCode}`;
   if (exit.message !== undefined) return exit.message;
   if (exit.signal !== undefined) return `killed by ${exit.signal} (exit code ${exit.exitCode})`;
   return `exited with code ${exit.exitCode}`;

@@ -8,6 +8,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { isRetryable, NotFoundError, ConflictError } from '../../api/errors.js';
+import { DEFAULT_PULL_BACKOFF, pullRetryDelayMs, pullWaitMessage, type PullBackoff } from '../../api/pull-wait.js';
 import type { Task, TaskState, TaskStatus } from '../../api/kinds.js';
 import { keyString, type ApiObject } from '../../api/object.js';
 import { Controller, type SyncResult } from '../../controllers/framework/controller.js';
@@ -70,6 +71,8 @@ export interface TaskSupervisorOptions {
    * SIGTERM, so every node's load balancer and DNS drop it first (default 1000 with probers, else 0).
    */
   drainMs?: number;
+  /** Backoff of image pulls that failed for a transient reason (registry down); default 1 s doubling to 20 s. */
+  pullBackoff?: PullBackoff;
 }
 
 const MAX_STEPS_PER_SYNC = 8;
@@ -90,6 +93,8 @@ export class TaskSupervisor implements Disposable {
   private readonly fresh = new Map<string, Task>();
   /** The prober of each running task, by task key. */
   private readonly probers = new Map<string, RunningProber>();
+  /** Failed pull attempts in a row and when the next may start (ms), by task key (transient registry errors). */
+  private readonly pullAttempts = new Map<string, { attempts: number; nextAtMs: number }>();
   private readonly log: (msg: string) => void;
   private stopped = false;
 
@@ -160,10 +165,12 @@ export class TaskSupervisor implements Disposable {
       if (step.do === 'idle' && task === undefined && container === undefined && this.tasks.get(key) === undefined) {
         await dropArchivedLogs(this.opts.logDir, id); // the Task is gone: so are its logs
       }
+      if (step.do !== 'prepare') this.pullAttempts.delete(key);
       if (step.do === 'idle') return;
       const waitMs = step.do === 'stop' ? this.drainWait(key, task) : 0;
       if (waitMs > 0) return { requeueAfterMs: waitMs };
-      await this.perform(step, task, id, key);
+      const later = await this.perform(step, task, id, key);
+      if (later !== undefined) return later;
     }
   }
 
@@ -187,10 +194,11 @@ export class TaskSupervisor implements Disposable {
     return until - now;
   }
 
-  private async perform(step: TaskStep, task: Task | undefined, id: string, key: string): Promise<void> {
+  /** Performs one step; a result means "look again later" (a pull backing off). */
+  private async perform(step: TaskStep, task: Task | undefined, id: string, key: string): Promise<SyncResult | void> {
     switch (step.do) {
       case 'prepare':
-        return this.prepare(task as Task, id);
+        return this.prepare(task as Task, id, key);
       case 'start':
         return this.startContainer(task as Task, id);
       case 'report-running':
@@ -227,8 +235,17 @@ export class TaskSupervisor implements Disposable {
     }
   }
 
-  private async prepare(task: Task, id: string): Promise<void> {
-    task = await this.report(task, { state: 'preparing', message: `pulling ${task.spec.image}` });
+  /**
+   * Pulls and creates the container. A transient pull error (registry unreachable, 5xx) keeps the
+   * task preparing with a "waiting: image ... cannot be pulled" message and retries after a
+   * growing delay (src/api/pull-wait.ts); any other pull error rejects the task.
+   */
+  private async prepare(task: Task, id: string, key: string): Promise<SyncResult | void> {
+    const backoff = this.pullAttempts.get(key);
+    // Our own status write wakes the key at once: the backoff holds all the same.
+    if (backoff !== undefined && Date.now() < backoff.nextAtMs) return { requeueAfterMs: backoff.nextAtMs - Date.now() };
+    const attempts = backoff?.attempts ?? 0;
+    if (attempts === 0) task = await this.report(task, { state: 'preparing', message: `pulling ${task.spec.image}` });
     let lastProgress = 0;
     let prepared: { rootfs: string; config: ImageRunConfig };
     try {
@@ -239,14 +256,21 @@ export class TaskSupervisor implements Disposable {
         this.report(task, { state: 'preparing', message }).then((t) => { task = t; }, () => undefined);
       }, task);
     } catch (err) {
-      if (isRetryable(err)) {
-        await this.report(task, { state: 'preparing', message: `waiting: ${(err as Error).message} (retrying)` });
-        throw err;
+      if (isRetryable(err) && !this.stopped) {
+        const attempt = attempts + 1;
+        const nextMs = pullRetryDelayMs(attempt, this.opts.pullBackoff ?? DEFAULT_PULL_BACKOFF);
+        this.pullAttempts.set(key, { attempts: attempt, nextAtMs: Date.now() + nextMs });
+        const message = pullWaitMessage(task.spec.image, (err as Error).message, attempt, nextMs);
+        this.log(`${id}: ${message}`);
+        await this.report(task, { state: 'preparing', message });
+        return { requeueAfterMs: nextMs };
       }
+      this.pullAttempts.delete(key);
       await this.opts.images.releaseRootfs(id).catch(() => undefined);
       await this.report(task, { state: 'rejected', message: (err as Error).message });
       return;
     }
+    this.pullAttempts.delete(key);
     try {
       const extra = await runBeforeStart(this.opts.hooks ?? [], task, id);
       const spec = containerSpecOf(task, prepared.rootfs, prepared.config, { netnsPath: extra.netnsPath, mounts: extra.mounts, logDir: `${this.opts.logDir}/${id}` });

@@ -139,6 +139,7 @@ function serviceStatus(o: ApiObject): Field[] {
   const f: Field[] = [['Replicas', `${formatReplicas(o)} ready`]];
   if (st.vip !== undefined) f.push(['VIP', st.vip]);
   if (st.observedGeneration !== undefined) f.push(['Observed generation', String(st.observedGeneration)]);
+  if (st.crashLoop !== undefined) f.push(['Crash loop', `${st.crashLoop.units} slot(s): ${st.crashLoop.message}`]);
   return f;
 }
 

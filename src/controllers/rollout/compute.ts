@@ -9,6 +9,7 @@
  *                                      complete, or failureAction (rollback | pause | continue)
  */
 import { REVISION_HISTORY_LIMIT, type RolloutStatus, type Service, type ServiceRevision, type ServiceStatus, type Task } from '../../api/kinds.js';
+import { pullWaitSummary } from '../../api/pull-wait.js';
 import { canaryWeightAt, historyEntry, rolloutActive, templateHash } from '../../api/rollout.js';
 import { canaryCount } from '../service/revisions.js';
 import { failureSummary, revisionHealth, type RevisionHealth } from './health.js';
@@ -107,7 +108,8 @@ function progress(svc: Service, r: RolloutStatus, tasks: readonly Task[], now: n
   const health = revisionHealth(svc, tasks, r.revision, u, Date.parse(r.failuresSince) || 0, now);
   const wake = (ms?: number): number | undefined => (ms === undefined ? undefined : Math.max(1, ms - now));
   if (r.state === 'paused') return { reason: 'paused', requeueAfterMs: wake(health.nextCheckMs) };
-  const step = r.strategy === 'rolling' ? rollingStep(svc, r, health, n, now) : r.strategy === 'blue-green' ? blueGreenStep(svc, r, health, n, now) : canaryStep(svc, r, health, n, now);
+  const strategyStep = r.strategy === 'rolling' ? rollingStep(svc, r, health, n, now) : r.strategy === 'blue-green' ? blueGreenStep(svc, r, health, n, now) : canaryStep(svc, r, health, n, now);
+  const step = waitingForPulls(strategyStep, r, health, now);
   const next = step.rollout;
   const changed = next !== undefined && JSON.stringify(next) !== JSON.stringify(r);
   const requeue = [wake(health.nextCheckMs), step.wakeInMs].filter((x): x is number => x !== undefined);
@@ -127,6 +129,28 @@ interface StepResult {
   rollback?: string;
   wakeInMs?: number;
   reason: string;
+}
+
+/** How often, at most, a rollout waiting for image pulls moves its failuresSince on (one write per period). */
+export const PULL_WAIT_REFRESH_MS = 5_000;
+
+/**
+ * While new tasks wait for their image pull to be retried (registry down), the rollout neither
+ * fails nor rolls back for them: it says so ("waiting: image X cannot be pulled: registry
+ * unreachable (1/2 new tasks retrying); ...") and moves failuresSince on, so the progress
+ * deadline counts from the moment the pull works. A completed or rolled back step is left alone.
+ */
+function waitingForPulls(step: StepResult, r: RolloutStatus, health: RevisionHealth, now: number): StepResult {
+  if (health.waiting.size === 0 || step.rollback !== undefined || step.stable !== undefined) return step;
+  const base = step.rollout ?? r;
+  if (base.state !== 'progressing') return step;
+  const first = [...health.waiting.values()].sort()[0] ?? '';
+  const units = health.waiting.size + health.healthy + health.failed.size;
+  const progressMessage = base.message.startsWith('waiting: ') ? base.message.slice(base.message.indexOf('; ') + 2) : base.message;
+  const message = `${pullWaitSummary(first)} (${health.waiting.size}/${Math.max(units, health.waiting.size)} new tasks retrying); ${progressMessage}`;
+  const since = Date.parse(base.failuresSince) || 0;
+  const failuresSince = now - since >= PULL_WAIT_REFRESH_MS ? iso(now) : base.failuresSince;
+  return { ...step, rollout: { ...base, message, failuresSince }, wakeInMs: Math.min(step.wakeInMs ?? PULL_WAIT_REFRESH_MS, PULL_WAIT_REFRESH_MS), reason: `${step.reason}; waiting for image pulls` };
 }
 
 /** failureAction for `failed` units of `of`; undefined when within maxFailureRatio or ignored. */

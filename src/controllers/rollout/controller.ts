@@ -6,6 +6,7 @@
  */
 import type { Service, Task } from '../../api/kinds.js';
 import { keyOf, keyString } from '../../api/object.js';
+import { isPullWaiting } from '../../api/pull-wait.js';
 import { rolloutActive } from '../../api/rollout.js';
 import type { Store } from '../../store/store.js';
 import { applyActions, Expectations } from '../framework/apply.js';
@@ -23,12 +24,12 @@ export interface RolloutControllerDeps {
   expectationTimeoutMs?: number;
 }
 
-/** True when a task update may move a rollout: its state, readiness, readiness probe or desired state changed. */
+/** True when a task update may move a rollout: its state, readiness, readiness probe, desired state or pull wait changed. */
 export function rolloutCaresAboutTaskUpdate(old: Task, t: Task): boolean {
   const a = old.status;
   const b = t.status;
   return old.spec.desiredState !== t.spec.desiredState || a?.state !== b?.state || a?.ready !== b?.ready ||
-    a?.readySince !== b?.readySince || a?.probes?.readiness?.time !== b?.probes?.readiness?.time;
+    a?.readySince !== b?.readySince || a?.probes?.readiness?.time !== b?.probes?.readiness?.time || isPullWaiting(old) !== isPullWaiting(t);
 }
 
 /** See the file comment. */

@@ -3,8 +3,13 @@
  * task that is running and ready for `monitorSeconds` (healthy), and which units had a task
  * fail since the rollout's `failuresSince` (ended, failing its readiness probe, or not ready
  * within `progressDeadlineSeconds`), with a reason a person reads. Pure.
+ *
+ * A task waiting for its image pull to be retried (registry down: src/api/pull-wait.ts) is
+ * neither healthy nor failed: it is `waiting`, and its progress deadline does not run (the
+ * rollout moves failuresSince on while anyone waits, so the deadline starts again after the pull).
  */
 import type { Service, Task, UpdatePolicy } from '../../api/kinds.js';
+import { isPullWaiting } from '../../api/pull-wait.js';
 import { taskRevision } from '../../api/rollout.js';
 import { createdAt, isForeign, isTerminal, stateSince } from '../service/tasks.js';
 
@@ -16,6 +21,8 @@ export interface RevisionHealth {
   ready: number;
   /** Failed units (slot, or node for global services) and why. */
   failed: Map<string, string>;
+  /** Units whose task waits for an image pull to be retried, with the task's message. */
+  waiting: Map<string, string>;
   /** Earliest time at which a task's monitor period or deadline ends (a reason to look again). */
   nextCheckMs?: number;
 }
@@ -44,7 +51,7 @@ function readySinceMs(t: Task): number | undefined {
 
 /** See the file comment. */
 export function revisionHealth(svc: Service, tasks: readonly Task[], revision: number, update: UpdatePolicy, failuresSinceMs: number, nowMs: number): RevisionHealth {
-  const out: RevisionHealth = { healthy: 0, ready: 0, failed: new Map() };
+  const out: RevisionHealth = { healthy: 0, ready: 0, failed: new Map(), waiting: new Map() };
   const healthyUnits = new Set<string>();
   const readyUnits = new Set<string>();
   const later = (at: number): void => {
@@ -67,6 +74,10 @@ export function revisionHealth(svc: Service, tasks: readonly Task[], revision: n
       else later(healthyAt);
       continue;
     }
+    if (isPullWaiting(t)) {
+      out.waiting.set(unit, t.status?.message ?? '');
+      continue;
+    }
     const probe = t.status?.probes?.readiness;
     if (t.status?.state === 'running' && probe?.result === 'failure' && Date.parse(probe.time) >= failuresSinceMs) {
       out.failed.set(unit, 'failed the readiness probe');
@@ -76,7 +87,10 @@ export function revisionHealth(svc: Service, tasks: readonly Task[], revision: n
     if (deadline <= nowMs) out.failed.set(unit, `did not become ready within ${update.progressDeadlineSeconds}s`);
     else later(deadline);
   }
-  for (const u of healthyUnits) out.failed.delete(u);
+  for (const u of healthyUnits) {
+    out.failed.delete(u);
+    out.waiting.delete(u);
+  }
   out.healthy = healthyUnits.size;
   out.ready = readyUnits.size;
   return out;

@@ -18,6 +18,7 @@ import type { Action } from '../framework/apply.js';
 import { taskRevision } from '../../api/rollout.js';
 import { TaskPlan } from './plan.js';
 import { revisionPlan, type RevisionPlan, type RevisionTemplate } from './revisions.js';
+import { crashLoopOf } from './crash-loop.js';
 import { restartDecision } from './restart.js';
 import { isDesiredRunning, isForeign, isTerminal, newestFirst, newTask, withDesiredShutdown, withState, type TaskIdentitySource } from './tasks.js';
 
@@ -77,7 +78,7 @@ export function computeServiceActions(input: ServiceSyncInput): ServicePlan {
     if (rp.kind === 'groups') reconcileGroups(plan, svc, rp, active, input);
     else if (rp.kind === 'rolling') reconcileRolling(plan, svc, rp, active, input);
     else if (rp.kind === 'steady') reconcileSteady(plan, svc, rp.target, active, input);
-    statusAction(plan, svc);
+    statusAction(plan, svc, now);
   }
   return { actions: plan.actions(), requeueAfterMs: plan.requeueAfterMs(now) };
 }
@@ -316,16 +317,22 @@ function replaceOutdated(plan: TaskPlan, svc: Service, outdated: Array<{ unit: U
   }
 }
 
-/** Writes replicas / readyReplicas / observedGeneration when they changed. */
-function statusAction(plan: TaskPlan, svc: Service): void {
+/** Writes replicas / readyReplicas / observedGeneration / crashLoop when they changed. */
+function statusAction(plan: TaskPlan, svc: Service, nowMs: number): void {
   const active = activeTasksOf(svc, plan.tasks());
+  const loop = crashLoopOf(svc, plan.tasks(), nowMs);
+  if (loop.wakeAtMs !== undefined) plan.wakeAt(loop.wakeAtMs);
+  const { crashLoop: _old, ...rest } = svc.status ?? {};
+  void _old;
   const next: ServiceStatus = {
-    ...svc.status,
+    ...rest,
     replicas: active.length,
     readyReplicas: active.filter((t) => t.status?.state === 'running' && t.status.ready).length,
     observedGeneration: svc.metadata.generation,
+    ...(loop.status !== undefined ? { crashLoop: loop.status } : {}),
   };
   const cur = svc.status ?? {};
-  if (cur.replicas === next.replicas && cur.readyReplicas === next.readyReplicas && cur.observedGeneration === next.observedGeneration) return;
+  if (cur.replicas === next.replicas && cur.readyReplicas === next.readyReplicas && cur.observedGeneration === next.observedGeneration &&
+    JSON.stringify(cur.crashLoop) === JSON.stringify(next.crashLoop)) return;
   plan.also({ type: 'update', object: { ...svc, status: next }, expectedRevision: svc.metadata.revision, reason: 'service status' });
 }

@@ -35,6 +35,14 @@ const SERVER_RENEW_BEFORE_MS = 30 * DAY_MS;
 const MAX_NODE_TTL_MS = 90 * DAY_MS;
 /** Clock skew allowance on notBefore: a certificate was issued at notBefore + SKEW_MS. */
 export const SKEW_MS = 5 * 60 * 1000;
+/**
+ * Certificates that agents check with their own clock (the CA, the API's serving certificate,
+ * the server's client certificate towards agent endpoints) are valid from this long before
+ * their issue, so an agent whose clock is behind (up to an hour) still trusts them. Node and user
+ * certificates keep SKEW_MS: the server checks them with its own clock, and revocations compute
+ * their issue time from notBefore (issuedAtMs).
+ */
+export const PEER_CLOCK_SKEW_MS = 60 * 60 * 1000;
 
 /** Prefix of the common name of node client certificates: `node:NAME`. */
 export const NODE_CN_PREFIX = 'node:';
@@ -212,7 +220,7 @@ export class ClusterPki {
       serialNumber: randomSerial(),
       subject: [{ CN: [cn] }, { O: ['flotilla'] }],
       issuer: ca.cert.subject,
-      notBefore: new Date(now - SKEW_MS),
+      notBefore: new Date(now - PEER_CLOCK_SKEW_MS),
       notAfter,
       signingAlgorithm: EC_ALG,
       publicKey: keys.publicKey,
@@ -246,7 +254,7 @@ export async function createCa(cn: string): Promise<StoredCa> {
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomSerial(),
     name: [{ CN: [cn] }, { O: ['flotilla'] }],
-    notBefore: new Date(now - SKEW_MS),
+    notBefore: new Date(now - PEER_CLOCK_SKEW_MS),
     notAfter: new Date(now + CA_TTL_MS),
     signingAlgorithm: EC_ALG,
     keys,
@@ -282,7 +290,7 @@ async function loadOrCreateServerCert(dir: string, ca: CaEntry, sans: string[]):
     serialNumber: randomSerial(),
     subject: [{ CN: ['flotilla server'] }, { O: ['flotilla'] }],
     issuer: ca.cert.subject,
-    notBefore: new Date(now - SKEW_MS),
+    notBefore: new Date(now - PEER_CLOCK_SKEW_MS),
     notAfter: new Date(Math.min(now + SERVER_TTL_MS, ca.cert.notAfter.getTime())),
     signingAlgorithm: EC_ALG,
     publicKey: keys.publicKey,

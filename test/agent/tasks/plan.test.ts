@@ -48,7 +48,7 @@ describe('planTask', () => {
   }
   it('says OOM in the message', () => {
     const step = planTask(task('running'), exited(137, true));
-    assert.ok(step.do === 'report-exit' && /OOM-killed.*64Mi/.test(step.message));
+    assert.ok(step.do === 'report-exit' && /^OOMKilled: .*64Mi/.test(step.message));
   });
 });
 
