@@ -26,10 +26,16 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   if (declared > limitBytes) throw new PayloadTooLargeError(`request body of ${declared} bytes is over the limit of ${limitBytes}`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new PayloadTooLargeError(`request body is over the limit of ${limitBytes} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw new PayloadTooLargeError(`request body is over the limit of ${limitBytes} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof FlotillaError) throw err;
+    // The client went away mid-body, or the server cut it off (requestTimeout: a slow client).
+    throw new BadRequestError(`request body incomplete: the connection ended after ${size} bytes (${(err as Error).message})`);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new BadRequestError('request body is empty: expected JSON');
@@ -60,5 +66,8 @@ export function sendError(res: ServerResponse, err: unknown, what: string): void
     res.destroy();
     return;
   }
-  sendJson(res, fe.status, fe.toJSON(), fe instanceof UnavailableError ? { 'retry-after': String(fe.retryAfterSeconds) } : {});
+  const headers: Record<string, string> = fe instanceof UnavailableError ? { 'retry-after': String(fe.retryAfterSeconds) } : {};
+  // The rest of an oversized body is not read (Node would drain it to keep the connection): close.
+  if (fe instanceof PayloadTooLargeError) headers.connection = 'close';
+  sendJson(res, fe.status, fe.toJSON(), headers);
 }
