@@ -71,11 +71,17 @@ export class BadRequestError extends FlotillaError {
   override readonly code = 'BadRequest';
 }
 
-/** The store or a peer cannot be reached right now. */
+/** The store or a peer cannot be reached right now (or the store's disk is full): try again later. */
 export class UnavailableError extends FlotillaError {
   override readonly status = 503;
   override readonly code = 'Unavailable';
   override readonly retryable = true;
+  /** Seconds a client should wait before trying again: the API's Retry-After header. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
 
 /** Input that does not match the schema; lists every issue found, never just the first. */

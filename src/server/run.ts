@@ -27,7 +27,7 @@ import { StoreSourceAccess } from './secrets/access.js';
 import { openSecretKeys } from './secrets/keys.js';
 import type { ApiContext } from './http/context.js';
 import { DEFAULT_BODY_LIMIT_BYTES } from './http/respond.js';
-import { startApiServer } from './http/server.js';
+import { startApiServer, type HttpTimeouts } from './http/server.js';
 import { clientUrl, parseListen } from './listen.js';
 import { lockDataDir } from './lock.js';
 import { openStore } from './open-store.js';
@@ -102,6 +102,8 @@ export interface RunServerOptions {
   otlpEndpoint?: string;
   /** Reverse uptime: `--max-node-age`, `--node-provisioner` (src/controllers/recycle). */
   recycle?: RecycleSettings;
+  /** Limits on slow clients of the API (default DEFAULT_HTTP_TIMEOUTS; tests use short ones). */
+  httpTimeouts?: Partial<HttpTimeouts>;
 }
 
 /** What a loop gets: the store every component talks through, and the data dir. */
@@ -229,7 +231,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const certificates = stack.add(new CertificateGuard(store, pki, serverLog));
     await certificates.start();
     const authenticator = new RequestAuthenticator(tokens, (token) => authenticateUserToken(store, token), certificates);
-    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, tracer: tracing?.tracer, authenticator, join: opts.join, caRing: ring, leadership: () => leadership.status() }, host, port));
+    const api = stack.add(await startApiServer({ ctx, pki, metrics, prometheus: { registry, instruments }, tracer: tracing?.tracer, authenticator, join: opts.join, caRing: ring, leadership: () => leadership.status(), timeouts: opts.httpTimeouts }, host, port));
     const url = clientUrl(host, api.address.port);
     const adminConfigPath = path.join(dataDir, 'admin.json');
     // Rewritten with every new trust bundle (`flotilla ca rotate`).

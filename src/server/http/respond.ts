@@ -3,7 +3,7 @@
  * so that every error leaves the server in the one shape `{code, status, message, issues?}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BadRequestError, FlotillaError } from '../../api/errors.js';
+import { BadRequestError, FlotillaError, UnavailableError } from '../../api/errors.js';
 
 /** Request body over the limit (413). */
 export class PayloadTooLargeError extends FlotillaError {
@@ -26,10 +26,16 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   if (declared > limitBytes) throw new PayloadTooLargeError(`request body of ${declared} bytes is over the limit of ${limitBytes}`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limitBytes) throw new PayloadTooLargeError(`request body is over the limit of ${limitBytes} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw new PayloadTooLargeError(`request body is over the limit of ${limitBytes} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof FlotillaError) throw err;
+    // The client went away mid-body, or the server cut it off (requestTimeout: a slow client).
+    throw new BadRequestError(`request body incomplete: the connection ended after ${size} bytes (${(err as Error).message})`);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') throw new BadRequestError('request body is empty: expected JSON');
@@ -40,20 +46,28 @@ export async function readJsonBody(req: IncomingMessage, limitBytes: number): Pr
   }
 }
 
-/** Writes a JSON answer. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+/** Writes a JSON answer (with extra headers, e.g. Retry-After). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const data = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
   res.end(data);
 }
 
-/** Turns any thrown value into the error JSON and its status; logs 5xx to stderr. */
+/**
+ * Turns any thrown value into the error JSON and its status; logs 5xx to stderr (a 503 on one
+ * line: a full disk refuses every write, a stack trace each would flood the log). A 503 carries
+ * Retry-After.
+ */
 export function sendError(res: ServerResponse, err: unknown, what: string): void {
   const fe = err instanceof FlotillaError ? err : new FlotillaError(`internal error: ${(err as Error)?.message ?? String(err)}`);
-  if (fe.status >= 500) console.error(`flotilla server: ${what}: ${fe.status} ${(err as Error)?.stack ?? String(err)}`);
+  if (fe instanceof UnavailableError) console.error(`flotilla server: ${what}: 503 ${fe.message}`);
+  else if (fe.status >= 500) console.error(`flotilla server: ${what}: ${fe.status} ${(err as Error)?.stack ?? String(err)}`);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, fe.status, fe.toJSON());
+  const headers: Record<string, string> = fe instanceof UnavailableError ? { 'retry-after': String(fe.retryAfterSeconds) } : {};
+  // The rest of an oversized body is not read (Node would drain it to keep the connection): close.
+  if (fe instanceof PayloadTooLargeError) headers.connection = 'close';
+  sendJson(res, fe.status, fe.toJSON(), headers);
 }

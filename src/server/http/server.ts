@@ -54,7 +54,29 @@ export interface ApiServerOptions {
   tracer?: Tracer;
   /** GET /metrics (Prometheus) and the request instruments (absent: /metrics is 404). */
   prometheus?: { registry: Registry; instruments: ServerInstruments };
+  /** Limits on slow clients (default DEFAULT_HTTP_TIMEOUTS). */
+  timeouts?: Partial<HttpTimeouts>;
 }
+
+/**
+ * How long a client may take to SEND its request. They bound slow-loris clients, which dribble
+ * headers or a body to hold connections open; none of them limits how long an answer streams,
+ * so watch and log streams stay open for as long as the client reads them (Node applies
+ * requestTimeout only until the request has fully arrived; a watch is a GET without a body).
+ */
+export interface HttpTimeouts {
+  /** Headers complete within this (Node answers 408 and closes otherwise). */
+  headersMs: number;
+  /** Headers and body complete within this: 4 MiB at ~70 KiB/s (408 otherwise). */
+  requestMs: number;
+  /** An idle kept-alive connection is closed after this. */
+  keepAliveMs: number;
+  /** How often the two deadlines above are checked. */
+  checkIntervalMs: number;
+}
+
+/** Defaults: a header block in 20 s, a whole request in 60 s, checked every second. */
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { headersMs: 20_000, requestMs: 60_000, keepAliveMs: 65_000, checkIntervalMs: 1_000 };
 
 /** A listening API server. */
 export interface ApiServer extends Disposable {
@@ -76,6 +98,7 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
   const live = new Set<Disposable>();
   const proxy: ProxyEnv = { ctx: opts.ctx, dialer: new AgentDialer(opts.pki), live };
   const pkiRoutes: PkiRoutesEnv | undefined = opts.caRing !== undefined ? { store: opts.ctx.store, ring: opts.caRing, pki: opts.pki, dialer: proxy.dialer, bodyLimitBytes: opts.ctx.bodyLimitBytes } : undefined;
+  const t: HttpTimeouts = { ...DEFAULT_HTTP_TIMEOUTS, ...opts.timeouts };
   const server = https.createServer({
     key: opts.pki.serverKeyPem,
     cert: opts.pki.serverCertPem,
@@ -83,9 +106,11 @@ export async function startApiServer(opts: ApiServerOptions, host: string, port:
     requestCert: true,
     rejectUnauthorized: false,
     keepAlive: true,
-    keepAliveTimeout: 65_000,
-    // Watches are long-lived: no whole-request timeout.
-    requestTimeout: 0,
+    keepAliveTimeout: t.keepAliveMs,
+    headersTimeout: t.headersMs,
+    // Bounds receiving the request only: watch answers stream on (see HttpTimeouts).
+    requestTimeout: t.requestMs,
+    connectionsCheckingInterval: t.checkIntervalMs,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     opts.prometheus?.instruments.observeRequest(req, res);

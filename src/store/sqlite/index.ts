@@ -14,6 +14,7 @@ import { getObject, makeLister } from './reads.js';
 import { openDatabase, type SyncMode } from './schema.js';
 import { prepareStatements, readCompactRevision, readRevision, type EventPageQuery, type Statements } from './statements.js';
 import { WalSync } from './wal-sync.js';
+import { storeError } from './errors.js';
 import { WatchHub } from './watch-hub.js';
 import { compactLog, makeBatchWriter } from './writes.js';
 
@@ -162,7 +163,7 @@ export class SqliteStore implements Store {
       if (this.closed) throw new UnavailableError('store closed');
       return Promise.resolve(fn());
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      return Promise.reject(storeError(err));
     }
   }
 }

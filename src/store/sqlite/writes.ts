@@ -11,6 +11,7 @@ import { keyString, type ApiObject, type ObjectKey } from '../../api/object.js';
 import type { TxnOp, WatchEventType } from '../store.js';
 import { META_COMPACT, META_REVISION } from './schema.js';
 import { readCompactRevision, readRevision, type EventRow, type Statements } from './statements.js';
+import { storeError } from './errors.js';
 
 /** The fate of one write of a batch: its results (and revision), or why it wrote nothing. */
 export type WriteOutcome = { ok: true; revision: number; results: ApiObject[] } | { ok: false; error: Error };
@@ -78,9 +79,9 @@ export function compactLog(st: Statements, keepFrom: number): void {
   st.setMeta.run(keepFrom, META_COMPACT);
 }
 
-/** Anything thrown, as an Error. */
+/** Anything thrown, as an Error; SQLite's disk-full and I/O errors as UnavailableError (errors.ts). */
 export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  return storeError(err);
 }
 
 interface Applied {
