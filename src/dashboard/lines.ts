@@ -26,12 +26,15 @@ export class LineSplitter {
 
 /**
  * Reads a fetch body as lines: bytes decoded as UTF-8 across chunk boundaries. Resolves when
- * the body ends; rejects when it breaks (or the signal aborts it).
+ * the body ends or `signal` aborts (the body is cancelled); rejects when it breaks.
  */
-export async function readLines(body: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+export async function readLines(body: ReadableStream<Uint8Array>, onLine: (line: string) => void, signal?: AbortSignal): Promise<void> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   const splitter = new LineSplitter();
+  const cancel = (): void => void reader.cancel().catch(() => undefined);
+  if (signal?.aborted === true) cancel();
+  signal?.addEventListener('abort', cancel);
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -41,6 +44,7 @@ export async function readLines(body: ReadableStream<Uint8Array>, onLine: (line:
     for (const l of splitter.push(decoder.decode())) onLine(l);
     for (const l of splitter.end()) onLine(l);
   } finally {
+    signal?.removeEventListener('abort', cancel);
     reader.releaseLock();
   }
 }

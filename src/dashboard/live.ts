@@ -135,7 +135,7 @@ export class LiveCollection<T extends ApiObject = ApiObject> {
           if (changed) this.opts.onChange();
           changed = false;
         }, 0);
-      });
+      }, conn.signal);
       clearTimeout(flush);
       if (changed) this.opts.onChange();
     } finally {

@@ -56,7 +56,7 @@ export function Logs(props: { api: Api; namespace: string; service: string }): V
             seen.add(key);
             buffer = [...buffer, { ...l, key }].slice(-MAX_LINES);
             setLines(buffer);
-          });
+          }, abort.signal);
         } catch (err) {
           if (abort.signal.aborted) return;
           const e = err instanceof ApiError ? err : new ApiError(0, 'StreamError', (err as Error).message);

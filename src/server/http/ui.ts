@@ -65,6 +65,7 @@ export async function serveUi(uiDir: string, pathname: string, method: string, r
   if (method !== 'GET' && method !== 'HEAD') {
     return sendText(res, 405, `only GET and HEAD are allowed on ${pathname}\n`, { allow: 'GET, HEAD' });
   }
+  if (!isUiPath(pathname)) return sendText(res, 404, `no dashboard file at ${pathname}\n`);
   const rest = pathname === '/ui' ? '' : pathname.slice('/ui/'.length);
   let name: string;
   try {
