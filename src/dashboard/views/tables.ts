@@ -4,7 +4,7 @@
  * e2e test and the benchmark can count them.
  */
 import { html } from 'htm/preact';
-import type { VNode } from 'preact';
+import { Component, type VNode } from 'preact';
 import type { Task } from '../../api/kinds.js';
 import type { TaskUsage } from '../../api/metrics.js';
 import { formatAge, formatBytes, formatCores, formatPercent } from '../format.js';
@@ -15,27 +15,52 @@ import { Bar, nodeHref, serviceHref, StateBadge } from './common.js';
 export function TasksTable(props: { tasks: Task[]; nowMs: number; usage?: Map<string, TaskUsage>; showService?: boolean; showNode?: boolean }): VNode {
   const { tasks, nowMs, usage } = props;
   if (tasks.length === 0) return html`<p class="empty">No tasks.</p>`;
+  const showService = props.showService !== false;
+  const showNode = props.showNode !== false;
   return html`<table class="tasks">
     <thead><tr>
-      <th>Task</th>${props.showService !== false ? html`<th>Service</th>` : null}${props.showNode !== false ? html`<th>Node</th>` : null}
+      <th>Task</th>${showService ? html`<th>Service</th>` : null}${showNode ? html`<th>Node</th>` : null}
       <th>State</th><th>Ready</th><th>IP</th><th>Age</th>${usage !== undefined ? html`<th>CPU</th><th>Memory</th>` : null}<th>Message</th>
     </tr></thead>
-    <tbody>${tasks.map((t) => {
-      const u = usage?.get(t.metadata.name);
-      const state = t.status?.state ?? 'new';
-      return html`<tr key=${t.metadata.uid} data-task=${t.metadata.name} data-state=${state}>
-        <td class="mono">${t.metadata.name}</td>
-        ${props.showService !== false ? html`<td><a href=${serviceHref(t.metadata.namespace, t.spec.service)}>${t.spec.service}</a></td>` : null}
-        ${props.showNode !== false ? html`<td>${t.spec.node !== '' ? html`<a href=${nodeHref(t.spec.node)}>${t.spec.node}</a>` : '-'}</td>` : null}
-        <td><${StateBadge} state=${state} />${t.spec.desiredState === 'shutdown' && state === 'running' ? html` <span class="muted">stopping</span>` : null}</td>
-        <td>${t.status?.ready === true ? 'yes' : 'no'}</td>
-        <td class="mono">${t.status?.ip ?? '-'}</td>
-        <td>${formatAge(t.metadata.creationTimestamp, nowMs)}</td>
-        ${usage !== undefined ? html`<td>${u !== undefined ? formatCores(u.cpuCores) : '-'}</td><td>${u !== undefined ? formatBytes(u.memoryBytes) : '-'}</td>` : null}
-        <td class="message">${t.status?.message ?? ''}</td>
-      </tr>`;
-    })}</tbody>
+    <tbody>${tasks.map((t) => html`<${TaskRow} key=${t.metadata.uid} task=${t} age=${formatAge(t.metadata.creationTimestamp, nowMs)}
+      withUsage=${usage !== undefined} usage=${usage?.get(t.metadata.name)} showService=${showService} showNode=${showNode} />`)}</tbody>
   </table>`;
+}
+
+interface TaskRowProps {
+  task: Task;
+  age: string;
+  withUsage: boolean;
+  usage: TaskUsage | undefined;
+  showService: boolean;
+  showNode: boolean;
+}
+
+/**
+ * One task row, rendered again only when its task object (a watch event replaces it), its age
+ * text or its usage changed: at 1,000 tasks a Node heartbeat must not re-render every row.
+ */
+class TaskRow extends Component<TaskRowProps> {
+  override shouldComponentUpdate(next: TaskRowProps): boolean {
+    const p = this.props;
+    return next.task !== p.task || next.age !== p.age || next.usage !== p.usage || next.withUsage !== p.withUsage || next.showService !== p.showService || next.showNode !== p.showNode;
+  }
+
+  override render(): VNode {
+    const { task: t, age, usage: u } = this.props;
+    const state = t.status?.state ?? 'new';
+    return html`<tr data-task=${t.metadata.name} data-state=${state}>
+      <td class="mono">${t.metadata.name}</td>
+      ${this.props.showService ? html`<td><a href=${serviceHref(t.metadata.namespace, t.spec.service)}>${t.spec.service}</a></td>` : null}
+      ${this.props.showNode ? html`<td>${t.spec.node !== '' ? html`<a href=${nodeHref(t.spec.node)}>${t.spec.node}</a>` : '-'}</td>` : null}
+      <td><${StateBadge} state=${state} />${t.spec.desiredState === 'shutdown' && state === 'running' ? html` <span class="muted">stopping</span>` : null}</td>
+      <td>${t.status?.ready === true ? 'yes' : 'no'}</td>
+      <td class="mono">${t.status?.ip ?? '-'}</td>
+      <td>${age}</td>
+      ${this.props.withUsage ? html`<td>${u !== undefined ? formatCores(u.cpuCores) : '-'}</td><td>${u !== undefined ? formatBytes(u.memoryBytes) : '-'}</td>` : null}
+      <td class="message">${t.status?.message ?? ''}</td>
+    </tr>`;
+  }
 }
 
 /** Nodes with state and CPU/memory usage bars. */
