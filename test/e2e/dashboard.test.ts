@@ -5,7 +5,8 @@
  *
  *   /ui/ -> login page -> paste admin.json -> overview lists the 3 tasks running
  *   service page: 3 running; `flotilla scale` (CLI) to 5 -> 5 on the page, same document (no reload)
- *   the CPU chart has points, the logs follow (the tasks' first line), screenshot saved
+ *   the CPU chart has points, the logs follow (the tasks' first line), screenshots saved
+ *   overview after a reload (token kept), usage bars with figures; node page: its 5 tasks, a chart
  *   a user without grants: the page shows the 403 of the node usage and does not break
  *
  * Run by hand under the lock of `flotilla up` tests:
@@ -115,9 +116,15 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       console.log(`dashboard screenshot: ${shot}`);
       await page.goto(`${cluster.proc.url}/ui/#/`);
       await waitRows(page, 'overview after a reload (token kept in sessionStorage)', 5, 30_000);
+      await eventually('a usage bar with figures', 30_000, async () => ((await page.locator('tr[data-node] .bar-label').first().innerText()).includes('cores') ? true : undefined));
       const overviewShot = path.join(outDir, 'dashboard-overview.png');
       await page.screenshot({ path: overviewShot, fullPage: true });
       console.log(`dashboard screenshot: ${overviewShot}`);
+
+      await page.locator('tr[data-node] a').first().click();
+      await page.locator('main.node-page').waitFor({ timeout: 10_000 });
+      await waitRows(page, 'node page', 5, 30_000);
+      await eventually('the node\'s memory chart has points', 60_000, async () => (Number(await page.locator('main.node-page figure[data-chart="Memory"]').getAttribute('data-points')) > 0 ? true : undefined));
       assert.deepEqual(pageErrors, []);
     } finally {
       await context.close();
