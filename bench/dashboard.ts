@@ -66,16 +66,15 @@ async function startHollow(server: RunningServer, dir: string): Promise<ChildPro
 }
 
 /** Opens the overview and returns the page's clock when all tasks are listed, and its first contentful paint. */
-async function firstPaint(page: Page, url: string): Promise<{ listedMs: number; fcpMs: number; answeredMs: number; parsedMs: number }> {
+async function firstPaint(page: Page, url: string): Promise<{ listedMs: number; fcpMs: number; answeredMs: number; parsedMs: number; listBytes: number }> {
   await page.goto(url, { waitUntil: 'commit' });
   const handle = await page.waitForFunction((n) => document.querySelectorAll('main.overview table.tasks tr[data-task]').length >= n ? performance.now() : false, TASKS, { polling: 'raf', timeout: 120_000 });
   const listedMs = (await handle.jsonValue()) as number;
-  const [fcpMs, answeredMs, parsedMs] = await page.evaluate(() => [
-    performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN,
-    (performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/v1/tasks')) as PerformanceResourceTiming | undefined)?.responseEnd ?? NaN,
-    performance.getEntriesByName('flotilla:listed:Task')[0]?.startTime ?? NaN,
-  ]);
-  return { listedMs, fcpMs: fcpMs as number, answeredMs: answeredMs as number, parsedMs: parsedMs as number };
+  const [fcpMs, answeredMs, parsedMs, listBytes] = await page.evaluate(() => {
+    const list = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/api/v1/tasks')) as PerformanceResourceTiming | undefined;
+    return [performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN, list?.responseEnd ?? NaN, performance.getEntriesByName('flotilla:listed:Task')[0]?.startTime ?? NaN, list?.decodedBodySize ?? NaN];
+  });
+  return { listedMs, fcpMs, answeredMs, parsedMs, listBytes };
 }
 
 async function main(): Promise<void> {
@@ -104,6 +103,7 @@ async function main(): Promise<void> {
     const fcp: number[] = [];
     const answered: number[] = [];
     const parsed: number[] = [];
+    let listBytes = NaN;
     const warm: number[] = [];
     for (let r = 0; r < RUNS; r++) {
       const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
@@ -114,13 +114,14 @@ async function main(): Promise<void> {
       fcp.push(a.fcpMs);
       answered.push(a.answeredMs);
       parsed.push(a.parsedMs);
+      listBytes = a.listBytes;
       const b = await firstPaint(page, url.replace('#/', '?warm=1#/'));
       warm.push(b.listedMs);
       await context.close();
     }
     console.log(`hollow: first paint of the overview listing all ${TASKS} tasks, cold cache: median ${Math.round(median(cold))} ms (runs: ${ms(cold)})`);
     console.log(`hollow: same, warm (bundle cached, reload): median ${Math.round(median(warm))} ms (runs: ${ms(warm)})`);
-    console.log(`hollow: cold, medians from the navigation start: first contentful paint (login-free shell) ${Math.round(median(fcp))} ms, task list answered ${Math.round(median(answered))} ms, parsed ${Math.round(median(parsed))} ms, all rows on screen ${Math.round(median(cold))} ms`);
+    console.log(`hollow: cold, medians from the navigation start: first contentful paint (login-free shell) ${Math.round(median(fcp))} ms, task list (${(listBytes / 2 ** 20).toFixed(1)} MiB of JSON) answered ${Math.round(median(answered))} ms, parsed ${Math.round(median(parsed))} ms, all rows on screen ${Math.round(median(cold))} ms`);
   } finally {
     await browser?.close().catch(() => undefined);
     if (hollow !== undefined && hollow.exitCode === null && hollow.signalCode === null) {
