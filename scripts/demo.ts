@@ -57,6 +57,7 @@ async function main(): Promise<void> {
   console.log(`\n  export FLOTILLA_CONFIG=${up.server.adminConfigPath}`);
   console.log('  ./bin/flotilla get tasks -o wide');
   console.log('  ./bin/flotilla scale service web --replicas 5');
+  console.log(`\n  dashboard: ${up.server.url}/ui/  (log in with the "token" of ${up.server.adminConfigPath})`);
   console.log('\nCtrl-C stops the demo and removes its containers.');
   if (process.env.DEMO_EXIT === '1') {
     for (const t of tasks) {

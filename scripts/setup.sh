@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(runc conmon containernetworking-plugins etcd-server etcd-client docker-registry
-  umoci skopeo busybox-static nftables iproute2 attr apache2-utils wrk prometheus)
+  umoci skopeo busybox-static nftables iproute2 attr apache2-utils wrk prometheus chromium)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -37,5 +37,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# Build: TypeScript strict, into dist/.
+# Build: TypeScript strict, into dist/; then the dashboard bundle into dist/ui (esbuild, no CDN).
 npx tsc -p tsconfig.json
+npm run --silent build:ui

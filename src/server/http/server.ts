@@ -2,7 +2,7 @@
  * The HTTPS API server: TLS with the cluster PKI (client certificates requested, not required),
  * keep-alive, one dispatcher for every route. No framework: the route table is small and fixed.
  *
- *   request -> public? (/healthz /readyz /leaderz /version) -> answer
+ *   request -> /ui/... (dashboard files, ui.ts) | public? (/healthz /readyz /leaderz /version) -> answer
  *           -> authenticate (401) -> route (404/405) -> handler (authorize, validate, store)
  *              (/api/v1/services/{name}/rollout: user rollout actions, http/rollout.ts)
  *           -> JSON answer | JSON error {code, status, message, issues?}
@@ -27,6 +27,7 @@ import type { MetricsSeries } from '../metrics/series.js';
 import type { Registry } from 'prom-client';
 import { serveScrape } from '../metrics/prometheus.js';
 import { traceRequest } from './trace-request.js';
+import { defaultUiDir, isUiPath, serveUi } from './ui.js';
 import type { Tracer } from '../../tracing/index.js';
 import type { ServerInstruments } from '../metrics/instrument.js';
 import { DEFAULT_JOIN_SETTINGS, serveAuthenticatedJoin, servePublicJoin, type JoinSettings } from '../join/routes.js';
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   prometheus?: { registry: Registry; instruments: ServerInstruments };
   /** Limits on slow clients (default DEFAULT_HTTP_TIMEOUTS). */
   timeouts?: Partial<HttpTimeouts>;
+  /** Where the dashboard bundle is (default: dist/ui of this checkout, see ui.ts). */
+  uiDir?: string;
 }
 
 /**
@@ -152,6 +155,8 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   const ctx = opts.ctx;
   const url = new URL(req.url ?? '/', 'https://flotilla.invalid');
   const method = req.method ?? 'GET';
+  // The dashboard's static files: no data, no credential (the page sends its token to the API).
+  if (isUiPath(url.pathname)) return serveUi(opts.uiDir ?? defaultUiDir(), url.pathname, method, res);
   if (await servePublic(opts, url.pathname, method, res)) return;
   const joinEnv = { store: ctx.store, pki: opts.pki, settings: opts.join ?? DEFAULT_JOIN_SETTINGS, bodyLimitBytes: ctx.bodyLimitBytes, listenHost };
   if (url.pathname.startsWith('/api/v1/join') && (await servePublicJoin(joinEnv, url.pathname, method, req, res))) return;
