@@ -75,11 +75,14 @@ export class ClusterIndex {
     return this.holds.get(id);
   }
 
-  /** Records a task on a node; replaces (moves) any earlier record of the same task. */
-  hold(id: string, h: TaskHold): void {
-    this.release(id);
+  /**
+   * Records a task on a node; replaces (moves) any earlier record of the same task. `on`, when
+   * given, is the node's info (the scheduler has it at hand): its usage is updated without a lookup.
+   */
+  hold(id: string, h: TaskHold, on?: NodeInfo): void {
+    if (this.holds.size > 0) this.release(id);
     this.holds.set(id, h);
-    this.apply(h, 1);
+    this.apply(h, 1, on?.name === h.node ? on.usage : undefined);
   }
 
   /** Forgets a task; returns false when it was not recorded. */
@@ -92,8 +95,8 @@ export class ClusterIndex {
     return true;
   }
 
-  private apply(h: TaskHold, d: 1 | -1): void {
-    const u = this.usageFor(h.node);
+  private apply(h: TaskHold, d: 1 | -1, usage?: NodeUsage): void {
+    const u = usage ?? this.usageFor(h.node);
     u.cpuMillis += d * h.cpuMillis;
     u.memoryBytes += d * h.memoryBytes;
     u.pids += d * h.pids;

@@ -13,22 +13,20 @@ import type { NodeInfo, PlacementSpec, Strategy } from './types.js';
 /** Points one untolerated PreferNoSchedule taint takes away: more than any strategy score gives. */
 export const PREFER_NO_SCHEDULE_PENALTY = 100;
 
-function fraction(used: number, cap: number): number | undefined {
-  if (!Number.isFinite(cap) || cap <= 0) return undefined;
-  return Math.min(1, used / cap);
-}
-
 /**
  * How full the node would be with one more task of the spec, 0..1, averaged over the dimensions
- * the node bounds (CPU, memory). A node that bounds nothing counts as empty.
+ * the node bounds (CPU, memory: a finite capacity above zero). A node that bounds nothing counts
+ * as empty. Runs for every node scored (up to scoreLimit per task): plain arithmetic, no calls.
  */
 export function allocatedAfter(node: NodeInfo, spec: PlacementSpec): number {
-  const c = fraction(node.usage.cpuMillis + spec.cpuMillis, node.cpuMillis);
-  const m = fraction(node.usage.memoryBytes + spec.memoryBytes, node.memoryBytes);
-  if (c === undefined && m === undefined) return 0;
-  if (c === undefined) return m as number;
-  if (m === undefined) return c;
-  return (c + m) / 2;
+  const cc = node.cpuMillis;
+  const mc = node.memoryBytes;
+  const cBound = cc > 0 && cc < Infinity;
+  const mBound = mc > 0 && mc < Infinity;
+  const c = cBound ? Math.min(1, (node.usage.cpuMillis + spec.cpuMillis) / cc) : 0;
+  const m = mBound ? Math.min(1, (node.usage.memoryBytes + spec.memoryBytes) / mc) : 0;
+  if (cBound && mBound) return (c + m) / 2;
+  return cBound ? c : m;
 }
 
 /** Strategy score: `spread` prefers the least allocated node, `binpack` the most allocated. */
