@@ -7,7 +7,7 @@
 import type { Constraint } from '../api/constraint.js';
 import type { NodeObject } from '../api/kinds.js';
 import { compileNode, emptyUsage, type TaskHold } from './compile.js';
-import type { NodeInfo, NodeUsage, PlacementSpec } from './types.js';
+import type { NodeInfo, NodeUsage, NodeUsageReport, PlacementSpec } from './types.js';
 
 function bump<K>(m: Map<K, number>, k: K, d: number): void {
   const v = (m.get(k) ?? 0) + d;
@@ -65,9 +65,16 @@ export class ClusterIndex {
     return u;
   }
 
-  /** The usage recorded on a node name (tasks may be recorded on nodes not yet seen). */
-  usageOf(name: string): Readonly<NodeUsage> | undefined {
-    return this.usages.get(name);
+  /** The usage recorded on a node name (tasks may be recorded on nodes not yet seen): a snapshot. */
+  usageOf(name: string): NodeUsageReport | undefined {
+    const u = this.usages.get(name);
+    if (u === undefined) return undefined;
+    const byService = new Map<string, number>();
+    for (const [service, nodes] of this.serviceNodes) {
+      const n = nodes.get(name);
+      if (n !== undefined) byService.set(service, n);
+    }
+    return { ...u, ports: new Map(u.ports), byService };
   }
 
   /** What a task holds, when it is recorded. */
@@ -102,7 +109,6 @@ export class ClusterIndex {
     u.pids += d * h.pids;
     u.tasks += d;
     for (const p of h.ports) bump(u.ports, p, d);
-    bump(u.byService, h.service, d);
     let sn = this.serviceNodes.get(h.service);
     if (sn === undefined) this.serviceNodes.set(h.service, (sn = new Map()));
     bump(sn, h.node, d);

@@ -20,7 +20,7 @@ import { hash32, HASH32_EMPTY, randomFromHash } from './rng.js';
 import { staticScore } from './scorers.js';
 import { eligibleSet, SpreadTree, type EligibleSet } from './spread.js';
 import { volumeKeysOf, VolumeBook, volumeNodeReason, type VolumeBinding } from './volumes.js';
-import type { ClusterState, NodeInfo, NodeUsage, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
+import type { ClusterState, NodeInfo, NodeUsageReport, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
 
 /** Default number of feasible nodes scored per task inside its spread group. */
 export const DEFAULT_SCORE_LIMIT = 32;
@@ -147,7 +147,7 @@ export class Scheduler {
   }
 
   /** What a node has in use, for tests and `describe node`. */
-  usageOf(node: string): Readonly<NodeUsage> | undefined {
+  usageOf(node: string): Readonly<NodeUsageReport> | undefined {
     return this.index.usageOf(node);
   }
 

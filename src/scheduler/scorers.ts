@@ -35,6 +35,30 @@ export function strategyScore(node: NodeInfo, spec: PlacementSpec, strategy: Str
   return Math.round((strategy === 'binpack' ? a : 1 - a) * 100);
 }
 
+/**
+ * fits() and strategyScore() in one pass, for the placement loop (it runs for every node scored,
+ * up to scoreLimit per task): the strategy score when one more task of the spec fits the node
+ * now, -1 when it does not. Must agree with both (test/scheduler/score-if-fits.test.ts).
+ */
+export function scoreIfFits(node: NodeInfo, spec: PlacementSpec, binpack: boolean): number {
+  const u = node.usage;
+  const cpuAfter = u.cpuMillis + spec.cpuMillis;
+  const memAfter = u.memoryBytes + spec.memoryBytes;
+  const cc = node.cpuMillis;
+  const mc = node.memoryBytes;
+  if (spec.cpuMillis > 0 && cpuAfter > cc) return -1;
+  if (spec.memoryBytes > 0 && memAfter > mc) return -1;
+  if (spec.pids > 0 && u.pids + spec.pids > node.pids) return -1;
+  const ports = spec.ports;
+  for (let i = 0; i < ports.length; i++) if ((u.ports.get(ports[i] as number) ?? 0) > 0) return -1;
+  const cBound = cc > 0 && cc < Infinity;
+  const mBound = mc > 0 && mc < Infinity;
+  const c = cBound ? Math.min(1, cpuAfter / cc) : 0;
+  const m = mBound ? Math.min(1, memAfter / mc) : 0;
+  const a = cBound && mBound ? (c + m) / 2 : cBound ? c : m;
+  return Math.round((binpack ? a : 1 - a) * 100);
+}
+
 /** Preferred node affinity: the weights of the terms the node matches. */
 export function affinityScore(node: NodeInfo, spec: PlacementSpec): number {
   let s = 0;

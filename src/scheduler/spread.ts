@@ -18,9 +18,8 @@
  * counts to zero, bucket 0 of every leaf back to all its members, the service's existing tasks
  * moved up their buckets. A batch allocates nothing per node.
  */
-import { fits } from './filters.js';
 import { randomInt, type Random } from './rng.js';
-import { strategyScore } from './scorers.js';
+import { scoreIfFits } from './scorers.js';
 import type { EligibleSet, SpreadGroup } from './eligible.js';
 import type { NodeInfo, PlacementSpec, Strategy } from './types.js';
 
@@ -124,6 +123,7 @@ export class SpreadTree {
   private pickInLeaf(leaf: SpreadGroup, rng: Random, strategy: Strategy, limit: number): number {
     const { nodes, fixedScores } = this.eligible;
     const spec = this.spec;
+    const binpack = strategy === 'binpack';
     for (let b = leaf.minBucket; b < leaf.buckets.length; b++) {
       const bucket = leaf.buckets[b] as number[];
       const n = bucket.length;
@@ -138,13 +138,13 @@ export class SpreadTree {
       let found = 0;
       for (let j = 0; j < n && found < limit; j++, at = at + 1 === n ? 0 : at + 1) {
         const c = bucket[at] as number;
-        const node = nodes[c] as NodeInfo;
-        if (!fits(node, spec)) {
+        const score = scoreIfFits(nodes[c] as NodeInfo, spec, binpack);
+        if (score < 0) {
           DEAD.push(c);
           continue;
         }
         found++;
-        const s = (fixedScores[c] as number) + strategyScore(node, spec, strategy);
+        const s = (fixedScores[c] as number) + score;
         if (s > bestScore) {
           best = c;
           bestScore = s;
