@@ -7,7 +7,7 @@
 import type { Constraint } from '../api/constraint.js';
 import type { NodeObject } from '../api/kinds.js';
 import { compileNode, emptyUsage, type TaskHold } from './compile.js';
-import type { NodeInfo, NodeUsage, PlacementSpec } from './types.js';
+import type { NodeInfo, NodeUsage, NodeUsageReport, PlacementSpec } from './types.js';
 
 function bump<K>(m: Map<K, number>, k: K, d: number): void {
   const v = (m.get(k) ?? 0) + d;
@@ -65,9 +65,16 @@ export class ClusterIndex {
     return u;
   }
 
-  /** The usage recorded on a node name (tasks may be recorded on nodes not yet seen). */
-  usageOf(name: string): Readonly<NodeUsage> | undefined {
-    return this.usages.get(name);
+  /** The usage recorded on a node name (tasks may be recorded on nodes not yet seen): a snapshot. */
+  usageOf(name: string): NodeUsageReport | undefined {
+    const u = this.usages.get(name);
+    if (u === undefined) return undefined;
+    const byService = new Map<string, number>();
+    for (const [service, nodes] of this.serviceNodes) {
+      const n = nodes.get(name);
+      if (n !== undefined) byService.set(service, n);
+    }
+    return { ...u, ports: new Map(u.ports), byService };
   }
 
   /** What a task holds, when it is recorded. */
@@ -75,11 +82,14 @@ export class ClusterIndex {
     return this.holds.get(id);
   }
 
-  /** Records a task on a node; replaces (moves) any earlier record of the same task. */
-  hold(id: string, h: TaskHold): void {
-    this.release(id);
+  /**
+   * Records a task on a node; replaces (moves) any earlier record of the same task. `on`, when
+   * given, is the node's info (the scheduler has it at hand): its usage is updated without a lookup.
+   */
+  hold(id: string, h: TaskHold, on?: NodeInfo): void {
+    if (this.holds.size > 0) this.release(id);
     this.holds.set(id, h);
-    this.apply(h, 1);
+    this.apply(h, 1, on?.name === h.node ? on.usage : undefined);
   }
 
   /** Forgets a task; returns false when it was not recorded. */
@@ -92,14 +102,13 @@ export class ClusterIndex {
     return true;
   }
 
-  private apply(h: TaskHold, d: 1 | -1): void {
-    const u = this.usageFor(h.node);
+  private apply(h: TaskHold, d: 1 | -1, usage?: NodeUsage): void {
+    const u = usage ?? this.usageFor(h.node);
     u.cpuMillis += d * h.cpuMillis;
     u.memoryBytes += d * h.memoryBytes;
     u.pids += d * h.pids;
     u.tasks += d;
     for (const p of h.ports) bump(u.ports, p, d);
-    bump(u.byService, h.service, d);
     let sn = this.serviceNodes.get(h.service);
     if (sn === undefined) this.serviceNodes.set(h.service, (sn = new Map()));
     bump(sn, h.node, d);

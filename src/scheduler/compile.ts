@@ -31,7 +31,7 @@ export function formatPortKey(k: number): string {
 
 /** A fresh, empty usage record. */
 export function emptyUsage(): NodeUsage {
-  return { cpuMillis: 0, memoryBytes: 0, pids: 0, ports: new Map(), tasks: 0, byService: new Map() };
+  return { cpuMillis: 0, memoryBytes: 0, pids: 0, ports: new Map(), tasks: 0 };
 }
 
 function capacity(parse: (q: string) => number, q: string | undefined): number {

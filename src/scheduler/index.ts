@@ -16,7 +16,7 @@ export { FILTERS, formatReason, type Filter } from './filters.js';
 export { volumeKeysOf } from './volumes.js';
 export { strategyScore, affinityScore, taintPenalty } from './scorers.js';
 export type {
-  ClusterState, NodeUsage, Placement, PlacementAffinity, ScheduleOptions, ScheduleResult, SchedulerOptions, Strategy, Unplaced, VolumeBindingDecision,
+  ClusterState, NodeUsage, NodeUsageReport, Placement, PlacementAffinity, ScheduleOptions, ScheduleResult, SchedulerOptions, Strategy, Unplaced, VolumeBindingDecision,
 } from './types.js';
 
 /** One-shot scheduling: indexes the state, places the pending tasks, returns the decisions. */

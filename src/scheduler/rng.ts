@@ -4,9 +4,14 @@
  * test can replay any decision.
  */
 
-/** FNV-1a, 32 bits: a fast, well-mixed hash of a string (not for security). */
-export function hash32(s: string): number {
-  let h = 0x811c9dc5;
+/** FNV-1a's offset basis: the hash of the empty string. */
+export const HASH32_EMPTY = 0x811c9dc5;
+
+/**
+ * FNV-1a, 32 bits: a fast, well-mixed hash of a string (not for security). `h` continues the hash
+ * of a prefix: hash32(b, hash32(a)) === hash32(a + b), so a fixed prefix is hashed once.
+ */
+export function hash32(s: string, h = HASH32_EMPTY): number {
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
@@ -19,7 +24,12 @@ export type Random = () => number;
 
 /** A generator seeded from a string (the task id, optionally mixed with a caller's seed). */
 export function seededRandom(seed: string): Random {
-  let a = hash32(seed);
+  return randomFromHash(hash32(seed));
+}
+
+/** The generator seededRandom(s) gives, from hash32(s). */
+export function randomFromHash(hash: number): Random {
+  let a = hash >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;

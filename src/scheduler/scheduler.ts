@@ -16,34 +16,59 @@ import { compileSpec, holdOf, serviceKey, taskId } from './compile.js';
 import { ClusterIndex } from './cluster.js';
 import { formatConstraint, type Constraint } from '../api/constraint.js';
 import { countRejections, formatReason, passesStatic, type FilterContext } from './filters.js';
-import { seededRandom } from './rng.js';
+import { hash32, HASH32_EMPTY, randomFromHash } from './rng.js';
 import { staticScore } from './scorers.js';
 import { eligibleSet, SpreadTree, type EligibleSet } from './spread.js';
 import { volumeKeysOf, VolumeBook, volumeNodeReason, type VolumeBinding } from './volumes.js';
-import type { ClusterState, NodeInfo, NodeUsage, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
+import type { ClusterState, NodeInfo, NodeUsageReport, PlacementSpec, ScheduleOptions, ScheduleResult, SchedulerOptions, Unplaced } from './types.js';
 
 /** Default number of feasible nodes scored per task inside its spread group. */
 export const DEFAULT_SCORE_LIMIT = 32;
 
-function byAge(a: Task, b: Task): number {
-  const x = a.metadata.creationTimestamp ?? '';
-  const y = b.metadata.creationTimestamp ?? '';
-  if (x !== y) return x < y ? -1 : 1;
-  const p = taskId(a);
-  const q = taskId(b);
-  return p < q ? -1 : p > q ? 1 : 0;
+/** A pending task with the keys its ordering and batching read, computed once. */
+interface PendingItem {
+  task: Task;
+  id: string;
+  created: string;
 }
 
-/** What the static filters and spread grouping of a spec depend on. */
-function signature(spec: PlacementSpec): string {
+/** Oldest first, then by id. */
+function byAge(a: PendingItem, b: PendingItem): number {
+  if (a.created !== b.created) return a.created < b.created ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** What the static filters and fixed scores of a spec depend on. */
+function filterSignature(spec: PlacementSpec): string {
   const c = (xs: Constraint[]): string => xs.map(formatConstraint).join('\u0001');
   const pref = spec.affinityPreferred.map((t) => `${t.weight}:${formatConstraint(t.constraint)}`).join('\u0001');
-  return [c(spec.constraints), c(spec.affinityRequired), pref, JSON.stringify(spec.tolerations), spec.spread.map((p) => p.text).join('\u0001')].join('\u0000');
+  return [c(spec.constraints), c(spec.affinityRequired), pref, JSON.stringify(spec.tolerations)].join('\u0000');
 }
 
-function batchKey(t: Task): string {
-  if (t.spec.node !== '') return `pin\u0000${taskId(t)}`;
+function batchKey(t: Task, id: string): string {
+  if (t.spec.node !== '') return `pin\u0000${id}`;
   return `${serviceKey(t)}\u0000${t.spec.serviceGeneration}`;
+}
+
+/** True when two unpinned tasks are replicas of the same service generation (one batch). */
+function sameBatch(a: Task, b: Task): boolean {
+  return a.spec.node === '' && b.spec.node === '' && a.spec.service === b.spec.service && a.metadata.namespace === b.metadata.namespace && a.spec.serviceGeneration === b.spec.serviceGeneration;
+}
+
+/**
+ * What one scheduling pass caches (nodes do not change during it): the nodes passing the static
+ * filters with their fixed scores, per filter signature; and their spread grouping, per filter
+ * signature and spread.
+ */
+interface PassCache {
+  filtered: Map<string, { nodes: NodeInfo[]; scores: number[] }>;
+  sets: Map<string, EligibleSet>;
+}
+
+/** The tasks of one batch and their ids. */
+interface Batch {
+  tasks: Task[];
+  ids: string[];
 }
 
 /** Incremental scheduler: feed it node and task events, ask it to place pending tasks. */
@@ -122,7 +147,7 @@ export class Scheduler {
   }
 
   /** What a node has in use, for tests and `describe node`. */
-  usageOf(node: string): Readonly<NodeUsage> | undefined {
+  usageOf(node: string): Readonly<NodeUsageReport> | undefined {
     return this.index.usageOf(node);
   }
 
@@ -134,27 +159,40 @@ export class Scheduler {
     const ctx: FilterContext = { nowMs: opts.now ?? Date.now(), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
     const seed = opts.seed === undefined ? undefined : String(opts.seed);
     const result: ScheduleResult = { placements: [], unplaced: [] };
-    const batches = new Map<string, Task[]>();
-    for (const t of [...pending].sort(byAge)) {
-      const held = this.index.holdOf(taskId(t));
+    const items: PendingItem[] = pending.map((task) => ({ task, id: taskId(task), created: task.metadata.creationTimestamp ?? '' }));
+    items.sort(byAge);
+    const batches = new Map<string, Batch>();
+    let lastTask: Task | undefined;
+    let lastBatch: Batch | undefined;
+    for (const { task: t, id } of items) {
+      const held = this.index.holdOf(id);
       if (held !== undefined) {
-        result.placements.push({ task: taskId(t), node: held.node });
+        result.placements.push({ task: id, node: held.node });
         continue;
       }
-      const k = batchKey(t);
-      const b = batches.get(k);
-      if (b === undefined) batches.set(k, [t]);
-      else b.push(t);
+      // Replicas of one service sort next to each other: skip building the key for those.
+      let b = lastTask !== undefined && sameBatch(lastTask, t) ? lastBatch : undefined;
+      if (b === undefined) {
+        const k = batchKey(t, id);
+        b = batches.get(k);
+        if (b === undefined) batches.set(k, (b = { tasks: [], ids: [] }));
+      }
+      b.tasks.push(t);
+      b.ids.push(id);
+      lastTask = t;
+      lastBatch = b;
     }
-    const cache = new Map<string, EligibleSet>();
-    for (const batch of batches.values()) this.placeBatch(batch, ctx, seed, cache, result);
+    const cache: PassCache = { filtered: new Map(), sets: new Map() };
+    const seedHash = seed === undefined ? HASH32_EMPTY : hash32(`${seed}\u0000`);
+    for (const batch of batches.values()) this.placeBatch(batch, ctx, seedHash, cache, result);
     return result;
   }
 
-  private placeBatch(batch: Task[], ctx: FilterContext, seed: string | undefined, cache: Map<string, EligibleSet>, out: ScheduleResult): void {
-    const first = batch[0] as Task;
+  /** @param seedHash hash32 of the caller's seed and a separator (HASH32_EMPTY without one): each task seeds from it and its id */
+  private placeBatch(batch: Batch, ctx: FilterContext, seedHash: number, cache: PassCache, out: ScheduleResult): void {
+    const first = batch.tasks[0] as Task;
     const refuse = (reason: string): void => {
-      for (const t of batch) out.unplaced.push({ task: taskId(t), reason, counts: {} });
+      for (const id of batch.ids) out.unplaced.push({ task: id, reason, counts: {} });
     };
     let spec: PlacementSpec;
     try {
@@ -179,37 +217,50 @@ export class Scheduler {
     const configured = this.options.scoreLimit ?? DEFAULT_SCORE_LIMIT;
     const limit = eligible.scoreVaries || configured <= 0 ? Infinity : configured;
     let failure: Omit<Unplaced, 'task'> | undefined;
-    for (const [i, t] of batch.entries()) {
-      const id = taskId(t);
-      const c = failure === undefined ? tree.pick(seededRandom(seed === undefined ? id : `${seed}\u0000${id}`), strategy, limit) : -1;
+    const { service, cpuMillis, memoryBytes, pids, ports } = spec;
+    for (let i = 0; i < batch.ids.length; i++) {
+      const id = batch.ids[i] as string;
+      const c = failure === undefined ? tree.pick(randomFromHash(hash32(id, seedHash)), strategy, limit) : -1;
       if (c < 0) {
         failure ??= this.explain(spec, pinned, ctx);
         out.unplaced.push({ task: id, ...failure });
         continue;
       }
-      const node = tree.nodeAt(c).name;
-      this.index.hold(id, { node, service: spec.service, cpuMillis: spec.cpuMillis, memoryBytes: spec.memoryBytes, pids: spec.pids, ports: spec.ports });
+      const info = tree.nodeAt(c);
+      this.index.hold(id, { node: info.name, service, cpuMillis, memoryBytes, pids, ports }, info);
       tree.commit(c);
-      out.placements.push({ task: id, node });
+      out.placements.push({ task: id, node: info.name });
       if (unbound.length > 0) {
         // This placement binds the volumes: the rest of the batch (and later passes) follow it to `node`.
-        for (const v of unbound) this.volumes.bind(v, node);
-        (out.bindings ??= []).push(...unbound.map((volume) => ({ volume, node })));
-        if (i + 1 < batch.length) this.placeBatch(batch.slice(i + 1), ctx, seed, cache, out);
+        for (const v of unbound) this.volumes.bind(v, info.name);
+        (out.bindings ??= []).push(...unbound.map((volume) => ({ volume, node: info.name })));
+        if (i + 1 < batch.ids.length) this.placeBatch({ tasks: batch.tasks.slice(i + 1), ids: batch.ids.slice(i + 1) }, ctx, seedHash, cache, out);
         return;
       }
     }
   }
 
   /**
-   * The nodes passing the static filters, grouped for spread; cached per placement signature for
-   * one scheduling pass (nodes do not change during it; usage does, and is checked per batch).
+   * The nodes passing the static filters, grouped for spread; cached for one scheduling pass
+   * (nodes do not change during it; usage does, and is checked per batch).
    */
-  private eligibleFor(spec: PlacementSpec, pinned: string | undefined, ctx: FilterContext, cache: Map<string, EligibleSet>): EligibleSet {
-    const key = pinned === undefined ? signature(spec) : undefined;
-    const hit = key === undefined ? undefined : cache.get(key);
+  private eligibleFor(spec: PlacementSpec, pinned: string | undefined, ctx: FilterContext, cache: PassCache): EligibleSet {
+    if (pinned !== undefined) {
+      const f = this.filtered([this.index.nodes.get(pinned)].filter((n): n is NodeInfo => n !== undefined), spec, ctx);
+      return eligibleSet(spec, f.nodes, f.scores);
+    }
+    const fkey = filterSignature(spec);
+    const key = `${fkey}\u0000${spec.spread.map((p) => p.text).join('\u0001')}`;
+    const hit = cache.sets.get(key);
     if (hit !== undefined) return hit;
-    const pool: Iterable<NodeInfo> = pinned === undefined ? this.index.candidates(spec) : [this.index.nodes.get(pinned)].filter((n): n is NodeInfo => n !== undefined);
+    let f = cache.filtered.get(fkey);
+    if (f === undefined) cache.filtered.set(fkey, (f = this.filtered(this.index.candidates(spec), spec, ctx)));
+    const set = eligibleSet(spec, f.nodes, f.scores);
+    cache.sets.set(key, set);
+    return set;
+  }
+
+  private filtered(pool: Iterable<NodeInfo>, spec: PlacementSpec, ctx: FilterContext): { nodes: NodeInfo[]; scores: number[] } {
     const nodes: NodeInfo[] = [];
     const scores: number[] = [];
     for (const node of pool) {
@@ -217,9 +268,7 @@ export class Scheduler {
       nodes.push(node);
       scores.push(staticScore(node, spec));
     }
-    const set = eligibleSet(spec, nodes, scores);
-    if (key !== undefined) cache.set(key, set);
-    return set;
+    return { nodes, scores };
   }
 
   /** Why no node can take the spec: every filter's rejections over every node (or the pinned one). */

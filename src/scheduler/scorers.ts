@@ -13,28 +13,50 @@ import type { NodeInfo, PlacementSpec, Strategy } from './types.js';
 /** Points one untolerated PreferNoSchedule taint takes away: more than any strategy score gives. */
 export const PREFER_NO_SCHEDULE_PENALTY = 100;
 
-function fraction(used: number, cap: number): number | undefined {
-  if (!Number.isFinite(cap) || cap <= 0) return undefined;
-  return Math.min(1, used / cap);
-}
-
 /**
  * How full the node would be with one more task of the spec, 0..1, averaged over the dimensions
- * the node bounds (CPU, memory). A node that bounds nothing counts as empty.
+ * the node bounds (CPU, memory: a finite capacity above zero). A node that bounds nothing counts
+ * as empty. Runs for every node scored (up to scoreLimit per task): plain arithmetic, no calls.
  */
 export function allocatedAfter(node: NodeInfo, spec: PlacementSpec): number {
-  const c = fraction(node.usage.cpuMillis + spec.cpuMillis, node.cpuMillis);
-  const m = fraction(node.usage.memoryBytes + spec.memoryBytes, node.memoryBytes);
-  if (c === undefined && m === undefined) return 0;
-  if (c === undefined) return m as number;
-  if (m === undefined) return c;
-  return (c + m) / 2;
+  const cc = node.cpuMillis;
+  const mc = node.memoryBytes;
+  const cBound = cc > 0 && cc < Infinity;
+  const mBound = mc > 0 && mc < Infinity;
+  const c = cBound ? Math.min(1, (node.usage.cpuMillis + spec.cpuMillis) / cc) : 0;
+  const m = mBound ? Math.min(1, (node.usage.memoryBytes + spec.memoryBytes) / mc) : 0;
+  if (cBound && mBound) return (c + m) / 2;
+  return cBound ? c : m;
 }
 
 /** Strategy score: `spread` prefers the least allocated node, `binpack` the most allocated. */
 export function strategyScore(node: NodeInfo, spec: PlacementSpec, strategy: Strategy): number {
   const a = allocatedAfter(node, spec);
   return Math.round((strategy === 'binpack' ? a : 1 - a) * 100);
+}
+
+/**
+ * fits() and strategyScore() in one pass, for the placement loop (it runs for every node scored,
+ * up to scoreLimit per task): the strategy score when one more task of the spec fits the node
+ * now, -1 when it does not. Must agree with both (test/scheduler/score-if-fits.test.ts).
+ */
+export function scoreIfFits(node: NodeInfo, spec: PlacementSpec, binpack: boolean): number {
+  const u = node.usage;
+  const cpuAfter = u.cpuMillis + spec.cpuMillis;
+  const memAfter = u.memoryBytes + spec.memoryBytes;
+  const cc = node.cpuMillis;
+  const mc = node.memoryBytes;
+  if (spec.cpuMillis > 0 && cpuAfter > cc) return -1;
+  if (spec.memoryBytes > 0 && memAfter > mc) return -1;
+  if (spec.pids > 0 && u.pids + spec.pids > node.pids) return -1;
+  const ports = spec.ports;
+  for (let i = 0; i < ports.length; i++) if ((u.ports.get(ports[i] as number) ?? 0) > 0) return -1;
+  const cBound = cc > 0 && cc < Infinity;
+  const mBound = mc > 0 && mc < Infinity;
+  const c = cBound ? Math.min(1, cpuAfter / cc) : 0;
+  const m = mBound ? Math.min(1, memAfter / mc) : 0;
+  const a = cBound && mBound ? (c + m) / 2 : cBound ? c : m;
+  return Math.round((binpack ? a : 1 - a) * 100);
 }
 
 /** Preferred node affinity: the weights of the terms the node matches. */

@@ -10,78 +10,27 @@
  * takes a node from the lowest non-empty bucket (fewest tasks of the service: no two on one node
  * while others are free), scoring at most `limit` feasible nodes there from a random offset.
  * Requests are the same for every replica of a batch and usage only grows while it runs, so a
- * node that does not fit is dropped from the tree for good: each node is rejected once per batch.
+ * node found not to fit is dropped from the tree for good: each node is rejected once per batch,
+ * and only when a pick meets it (fits is checked lazily, not over every node up front).
  *
- * Candidates are indexes into the EligibleSet (typed arrays hold their bucket and position), so
- * a batch over 10,000 nodes allocates a few arrays, not 10,000 objects.
+ * The tree's shape (groups, leaves, which candidates sit in which leaf) depends only on the
+ * EligibleSet, so it is built once per set (eligible.ts) and each batch's SpreadTree resets it:
+ * counts to zero, bucket 0 of every leaf back to all its members, the service's existing tasks
+ * moved up their buckets. A batch allocates nothing per node.
  */
-import { fits } from './filters.js';
 import { randomInt, type Random } from './rng.js';
-import { strategyScore } from './scorers.js';
+import { scoreIfFits } from './scorers.js';
+import type { EligibleSet, SpreadGroup } from './eligible.js';
 import type { NodeInfo, PlacementSpec, Strategy } from './types.js';
 
-/** A label-value group of the spread tree: inner (children) or leaf (buckets). */
-export interface SpreadGroup {
-  value: string;
-  parent: SpreadGroup | undefined;
-  /** Tasks of the service on nodes in this group (eligible or not). */
-  count: number;
-  /** Candidates not yet known to be unable to take the batch. */
-  alive: number;
-  children: SpreadGroup[];
-  byValue: Map<string, SpreadGroup>;
-  /** Leaf only: candidate indexes by how many tasks of the service their node holds. */
-  buckets: number[][];
-  minBucket: number;
-}
+export { eligibleSet, type EligibleSet, type SpreadGroup } from './eligible.js';
 
-/**
- * The nodes that pass the static filters for a placement signature, with their fixed scores and
- * the spread leaf each falls in. Built once per signature and scheduling pass, shared by every
- * batch with the same constraints, tolerations, affinity and spread.
- */
-export interface EligibleSet {
-  nodes: NodeInfo[];
-  /** Score parts that do not change during a pass (affinity, taint preference). */
-  fixedScores: number[];
-  /** Per node, the index of its leaf in leafPaths. */
-  leafOf: number[];
-  /** Per leaf, its label values from the outermost level down. */
-  leafPaths: string[][];
-  /** Node name -> index in `nodes`. */
-  indexOf: Map<string, number>;
-  /** True when some fixed score is not zero: preferences must then be seen, so score all. */
-  scoreVaries: boolean;
-}
+/** Scratch for the candidates a pick found dead (reused: picks never overlap). */
+const DEAD: number[] = [];
 
-/** Groups eligible nodes by their spread label values. */
-export function eligibleSet(spec: PlacementSpec, nodes: NodeInfo[], fixedScores: number[]): EligibleSet {
-  const leafByKey = new Map<string, number>();
-  const leafPaths: string[][] = [];
-  const leafOf: number[] = [];
-  const indexOf = new Map<string, number>();
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i] as NodeInfo;
-    indexOf.set(node.name, i);
-    const path = spec.spread.map((p) => p.valueOf(node));
-    const key = path.join('\u0000');
-    let leaf = leafByKey.get(key);
-    if (leaf === undefined) {
-      leafByKey.set(key, (leaf = leafPaths.length));
-      leafPaths.push(path);
-    }
-    leafOf.push(leaf);
-  }
-  return { nodes, fixedScores, leafOf, leafPaths, indexOf, scoreVaries: fixedScores.some((x) => x !== 0) };
-}
-
-function group(value: string, parent: SpreadGroup | undefined): SpreadGroup {
-  return { value, parent, count: 0, alive: 0, children: [], byValue: new Map(), buckets: [], minBucket: 0 };
-}
-
-/** The spread tree of one batch. */
+/** The spread tree of one batch; only the newest tree over an EligibleSet may be used. */
 export class SpreadTree {
-  readonly root: SpreadGroup = group('', undefined);
+  readonly root: SpreadGroup;
   private readonly leaves: SpreadGroup[];
   private readonly bucketOf: Int32Array;
   private readonly posOf: Int32Array;
@@ -93,26 +42,35 @@ export class SpreadTree {
     serviceNodes: ReadonlyMap<string, number> | undefined,
     nodeByName: ReadonlyMap<string, NodeInfo>,
   ) {
-    const { nodes, leafOf } = eligible;
-    this.leaves = eligible.leafPaths.map((path) => this.leaf(path));
-    this.bucketOf = new Int32Array(nodes.length);
-    this.posOf = new Int32Array(nodes.length);
+    const sk = eligible.skeleton;
+    sk.owner = this;
+    this.root = sk.root;
+    this.leaves = sk.leaves;
+    this.bucketOf = sk.bucketOf;
+    this.posOf = sk.posOf;
+    for (const g of sk.groups) {
+      g.count = 0;
+      g.alive = g.size;
+      g.minBucket = 0;
+    }
+    for (const leaf of this.leaves) {
+      const b0 = leaf.buckets[0] as number[];
+      const m = leaf.members;
+      for (let j = 0; j < m.length; j++) b0[j] = m[j] as number;
+      b0.length = m.length;
+      leaf.buckets.length = 1;
+    }
+    this.posOf.set(sk.homePos);
+    this.bucketOf.fill(0);
     for (const [name, n] of serviceNodes ?? []) {
       const i = eligible.indexOf.get(name);
-      if (i !== undefined) this.bucketOf[i] = n;
+      if (i !== undefined) this.move(i, this.leafOfCandidate(i), n);
       this.countExisting(nodeByName.get(name), n);
     }
-    for (let i = 0; i < nodes.length; i++) {
-      if (!fits(nodes[i] as NodeInfo, spec)) continue;
-      const leaf = this.leaves[leafOf[i] as number] as SpreadGroup;
-      const b = this.bucketOf[i] as number;
-      while (leaf.buckets.length <= b) leaf.buckets.push([]);
-      const bucket = leaf.buckets[b] as number[];
-      this.posOf[i] = bucket.length;
-      bucket.push(i);
-      leaf.alive++;
-    }
-    for (const leaf of this.leaves) for (let g = leaf.parent; g !== undefined; g = g.parent) g.alive += leaf.alive;
+  }
+
+  private leafOfCandidate(c: number): SpreadGroup {
+    return this.leaves[this.eligible.leafOf[c] as number] as SpreadGroup;
   }
 
   /** Adds tasks already on a node to the counts of its groups. */
@@ -126,21 +84,6 @@ export class SpreadTree {
     }
   }
 
-  /** The leaf group of a path of label values, made on first use. */
-  private leaf(path: string[]): SpreadGroup {
-    let g = this.root;
-    for (const v of path) {
-      let child = g.byValue.get(v);
-      if (child === undefined) {
-        child = group(v, g);
-        g.byValue.set(v, child);
-        g.children.push(child);
-      }
-      g = child;
-    }
-    return g;
-  }
-
   /** The node of a candidate index. */
   nodeAt(i: number): NodeInfo {
     return this.eligible.nodes[i] as NodeInfo;
@@ -148,6 +91,7 @@ export class SpreadTree {
 
   /** The best candidate (an index) for the next task, or -1 when no node can take one. */
   pick(rng: Random, strategy: Strategy, limit: number): number {
+    if (this.eligible.skeleton.owner !== this) throw new Error('spread tree: a newer tree over the same eligible set replaced this one');
     while (this.root.alive > 0) {
       const c = this.pickInLeaf(this.descend(rng), rng, strategy, limit);
       if (c >= 0) return c;
@@ -178,6 +122,8 @@ export class SpreadTree {
 
   private pickInLeaf(leaf: SpreadGroup, rng: Random, strategy: Strategy, limit: number): number {
     const { nodes, fixedScores } = this.eligible;
+    const spec = this.spec;
+    const binpack = strategy === 'binpack';
     for (let b = leaf.minBucket; b < leaf.buckets.length; b++) {
       const bucket = leaf.buckets[b] as number[];
       const n = bucket.length;
@@ -185,26 +131,26 @@ export class SpreadTree {
         if (b === leaf.minBucket) leaf.minBucket++;
         continue;
       }
-      const start = randomInt(rng, n);
-      const dead: number[] = [];
+      let at = randomInt(rng, n);
+      DEAD.length = 0;
       let best = -1;
       let bestScore = -Infinity;
       let found = 0;
-      for (let j = 0; j < n && found < limit; j++) {
-        const c = bucket[(start + j) % n] as number;
-        const node = nodes[c] as NodeInfo;
-        if (!fits(node, this.spec)) {
-          dead.push(c);
+      for (let j = 0; j < n && found < limit; j++, at = at + 1 === n ? 0 : at + 1) {
+        const c = bucket[at] as number;
+        const score = scoreIfFits(nodes[c] as NodeInfo, spec, binpack);
+        if (score < 0) {
+          DEAD.push(c);
           continue;
         }
         found++;
-        const s = (fixedScores[c] as number) + strategyScore(node, this.spec, strategy);
+        const s = (fixedScores[c] as number) + score;
         if (s > bestScore) {
           best = c;
           bestScore = s;
         }
       }
-      for (const d of dead) this.drop(d, leaf);
+      for (const d of DEAD) this.drop(d, leaf);
       if (best >= 0) return best;
     }
     return -1;
@@ -220,6 +166,16 @@ export class SpreadTree {
     }
   }
 
+  /** Moves a live candidate from its bucket to bucket `b`. */
+  private move(c: number, leaf: SpreadGroup, b: number): void {
+    this.unlink(c, leaf);
+    this.bucketOf[c] = b;
+    while (leaf.buckets.length <= b) leaf.buckets.push([]);
+    const bucket = leaf.buckets[b] as number[];
+    this.posOf[c] = bucket.length;
+    bucket.push(c);
+  }
+
   /** Removes a candidate that cannot take the batch. */
   private drop(c: number, leaf: SpreadGroup): void {
     this.unlink(c, leaf);
@@ -228,14 +184,8 @@ export class SpreadTree {
 
   /** Records that a task of the batch went to the candidate's node. */
   commit(c: number): void {
-    const leaf = this.leaves[this.eligible.leafOf[c] as number] as SpreadGroup;
-    this.unlink(c, leaf);
-    const b = (this.bucketOf[c] as number) + 1;
-    this.bucketOf[c] = b;
-    while (leaf.buckets.length <= b) leaf.buckets.push([]);
-    const bucket = leaf.buckets[b] as number[];
-    this.posOf[c] = bucket.length;
-    bucket.push(c);
+    const leaf = this.leafOfCandidate(c);
+    this.move(c, leaf, (this.bucketOf[c] as number) + 1);
     for (let g: SpreadGroup | undefined = leaf; g !== undefined; g = g.parent) g.count++;
   }
 }

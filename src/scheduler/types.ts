@@ -26,6 +26,13 @@ export interface NodeUsage {
   /** Host port key (see portKey) -> tasks using it. */
   ports: Map<number, number>;
   tasks: number;
+}
+
+/**
+ * A node's usage as `usageOf` reports it, with the tasks per service there (read from the
+ * index's per-service counts when asked: the placement path does not keep a per-node copy).
+ */
+export interface NodeUsageReport extends NodeUsage {
   /** Service key (namespace/name) -> tasks of that service on the node. */
   byService: Map<string, number>;
 }
