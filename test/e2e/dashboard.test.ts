@@ -60,6 +60,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
   const outDir = mkdtempSync(path.join(tmpdir(), 'flotilla-dashboard-test-'));
 
   before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (scripts/setup.sh installs it)`);
     if (!existsSync(path.join(ROOT, 'dist/ui/index.html'))) execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: ROOT, stdio: 'inherit' });
     registry = await startRegistry();
     const image = (await buildBusyboxImage(registry.host, 'dashboard/web', '1', { files: { 'www/index.html': '<h1>dashboard test</h1>\n' } })).ref;
