@@ -8,6 +8,8 @@
  *   the CPU chart has points, the logs follow (the tasks' first line), screenshots saved
  *   overview after a reload (token kept), usage bars with figures; node page: its 5 tasks, a chart
  *   a user without grants: the page shows the 403 of the node usage and does not break
+ *   kill -9 of `flotilla up` and a restart on the same port: the page's watches reconnect by
+ *   themselves, and a later `flotilla scale` shows without a reload
  *
  * Run by hand under the lock of `flotilla up` tests:
  *   flock /tmp/flotilla-up.lock node --import tsx --test --test-reporter=spec test/e2e/dashboard.test.ts
@@ -20,7 +22,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildBusyboxImage } from '../helpers/images.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { eventually, manifestFile, UpCluster } from '../helpers/flotilla.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -64,7 +66,8 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
     if (!existsSync(path.join(ROOT, 'dist/ui/index.html'))) execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: ROOT, stdio: 'inherit' });
     registry = await startRegistry();
     const image = (await buildBusyboxImage(registry.host, 'dashboard/web', '1', { files: { 'www/index.html': '<h1>dashboard test</h1>\n' } })).ref;
-    cluster = await UpCluster.start(['--metrics-interval', '1s']);
+    // A fixed port (under the flock of up tests): the page reconnects to the same origin after a restart.
+    cluster = await UpCluster.start(['--metrics-interval', '1s', '--listen', `127.0.0.1:${await freePort()}`]);
     const r = await cluster.cli(['apply', '-f', await manifestFile(cluster.dataDir, 'web.yaml', SERVICE(image, 3))]);
     assert.equal(r.code, 0, r.stderr);
     await eventually('3 tasks running', 120_000, async () => ((await cluster.tasks('web')).filter((t) => t.status?.state === 'running').length === 3 ? true : undefined));
@@ -155,6 +158,28 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       await page.goto(`${cluster.proc.url}/ui/#/services/default/web`);
       await page.getByText('not visible to this token').waitFor({ timeout: 10_000 });
       assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('kill -9 of the server: the page reconnects by itself and shows later changes', async () => {
+    const admin = JSON.parse(readFileSync(cluster.config, 'utf8')) as { token: string };
+    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
+    await context.addInitScript((t) => sessionStorage.setItem('flotilla.token', t), admin.token);
+    const page = await context.newPage();
+    try {
+      await page.goto(`${cluster.proc.url}/ui/#/services/default/web`);
+      await waitRows(page, 'service page', 5, 30_000);
+      await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
+      const url = cluster.proc.url;
+      await cluster.restartHard();
+      assert.equal(cluster.proc.url, url, 'same port after the restart');
+      const scaled = await cluster.cli(['scale', 'service', 'web', '--replicas', '2']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      await waitRows(page, 'service page after the restart and a scale to 2', 2, 120_000);
+      await eventually('the header says live', 30_000, async () => ((await page.locator('[data-connection]').getAttribute('data-connection')) === 'live' ? true : undefined));
+      assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'no reload');
     } finally {
       await context.close();
     }
