@@ -173,6 +173,9 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       await page.locator('.error-note[data-status="403"]').first().waitFor({ timeout: 30_000 });
       assert.match(await page.locator('.error-note[data-status="403"]').first().innerText(), /forbidden \(403\)/);
       assert.equal(await runningRows(page), 0, 'lists are filtered to what the token may see');
+      const shot = path.join(outDir, 'dashboard-forbidden.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`dashboard screenshot: ${shot}`);
       await gotoPage(page, `${cluster.proc.url}/ui/#/services/default/web`);
       await page.getByText('not visible to this token').waitFor({ timeout: 10_000 });
       assert.deepEqual(pageErrors, []);
