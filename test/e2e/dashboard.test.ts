@@ -106,6 +106,8 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page works under its content security policy (no inline script or style refused).
+    page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text()); });
     try {
       await gotoPage(page, `${cluster.proc.url}/ui/`);
       await page.locator('textarea#token').fill(readFileSync(cluster.config, 'utf8'));
