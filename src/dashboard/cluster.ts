@@ -64,15 +64,18 @@ export class ClusterData {
 
   private async pollUsage(): Promise<void> {
     while (!this.abort.signal.aborted) {
+      let wait = this.usageEveryMs;
       try {
         this.usage = (await this.api.get<{ items: NodeUsage[] }>('/api/v1/metrics/nodes', this.abort.signal)).items;
         this.usageError = undefined;
       } catch (err) {
         if (this.abort.signal.aborted) return;
         this.usageError = err instanceof ApiError ? err : new ApiError(0, 'Error', (err as Error).message);
+        // A dropped connection is worth a quick second try; a 403 is not.
+        if (this.usageError.retryable) wait = Math.min(wait, 2_000);
       }
       this.changed();
-      await sleep(this.usageEveryMs, this.abort.signal);
+      await sleep(wait, this.abort.signal);
     }
   }
 }

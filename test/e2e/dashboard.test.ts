@@ -8,6 +8,9 @@
  *   the CPU chart has points, the logs follow (the tasks' first line), screenshots saved
  *   overview after a reload (token kept), usage bars with figures; node page: its 5 tasks, a chart
  *   a user without grants: the page shows the 403 of the node usage and does not break
+ *   kill -9 of `flotilla up` and a restart on the same port: the page's watches reconnect by
+ *   themselves, and a later `flotilla scale` shows without a reload
+ *   a blue-green rollout waiting for promotion is listed under "Rollouts in progress"
  *
  * Run by hand under the lock of `flotilla up` tests:
  *   flock /tmp/flotilla-up.lock node --import tsx --test --test-reporter=spec test/e2e/dashboard.test.ts
@@ -20,13 +23,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildBusyboxImage } from '../helpers/images.js';
-import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { freePort, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { eventually, manifestFile, UpCluster } from '../helpers/flotilla.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CHROMIUM = '/usr/bin/chromium';
 
-const SERVICE = (image: string, replicas: number): string => `kind: Service
+const SERVICE = (image: string, replicas: number, extra = ''): string => `kind: Service
 metadata:
   name: web
   labels: {app: web}
@@ -42,11 +45,27 @@ spec:
   probes:
     readiness: {http: {path: /, port: 8080}, periodSeconds: 1}
   stopGracePeriodSeconds: 1
-`;
+${extra}`;
 
 /** Rows of the page's task table in state running (of service web, where the table has a service column). */
 async function runningRows(page: Page): Promise<number> {
   return page.locator('table.tasks tr[data-task^="web-"][data-state="running"]').count();
+}
+
+/**
+ * page.goto, again when Chromium aborts it with ERR_NETWORK_CHANGED: a container start adds a
+ * veth on this machine, which Chromium's network change notifier takes for a new network.
+ */
+async function gotoPage(page: Page, url: string): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (err) {
+      if (i >= 4 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
 }
 
 async function waitRows(page: Page, what: string, n: number, timeoutMs: number): Promise<void> {
@@ -57,13 +76,16 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
   let registry: TestRegistry;
   let cluster: UpCluster;
   let browser: Browser | undefined;
+  let image = '';
   const outDir = mkdtempSync(path.join(tmpdir(), 'flotilla-dashboard-test-'));
 
   before(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y --no-install-recommends chromium (scripts/setup.sh installs it)`);
     if (!existsSync(path.join(ROOT, 'dist/ui/index.html'))) execFileSync('npm', ['run', '--silent', 'build:ui'], { cwd: ROOT, stdio: 'inherit' });
     registry = await startRegistry();
-    const image = (await buildBusyboxImage(registry.host, 'dashboard/web', '1', { files: { 'www/index.html': '<h1>dashboard test</h1>\n' } })).ref;
-    cluster = await UpCluster.start(['--metrics-interval', '1s']);
+    image = (await buildBusyboxImage(registry.host, 'dashboard/web', '1', { files: { 'www/index.html': '<h1>dashboard test</h1>\n' } })).ref;
+    // A fixed port (under the flock of up tests): the page reconnects to the same origin after a restart.
+    cluster = await UpCluster.start(['--metrics-interval', '1s', '--listen', `127.0.0.1:${await freePort()}`]);
     const r = await cluster.cli(['apply', '-f', await manifestFile(cluster.dataDir, 'web.yaml', SERVICE(image, 3))]);
     assert.equal(r.code, 0, r.stderr);
     await eventually('3 tasks running', 120_000, async () => ((await cluster.tasks('web')).filter((t) => t.status?.state === 'running').length === 3 ? true : undefined));
@@ -84,8 +106,10 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    // The page works under its content security policy (no inline script or style refused).
+    page.on('console', (msg) => { if (/Content Security Policy/i.test(msg.text())) pageErrors.push(msg.text()); });
     try {
-      await page.goto(`${cluster.proc.url}/ui/`);
+      await gotoPage(page, `${cluster.proc.url}/ui/`);
       await page.locator('textarea#token').fill(readFileSync(cluster.config, 'utf8'));
       await page.locator('button[type=submit]').click();
       await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 30_000 });
@@ -114,7 +138,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       const shot = path.join(outDir, 'dashboard-service.png');
       await page.screenshot({ path: shot, fullPage: true });
       console.log(`dashboard screenshot: ${shot}`);
-      await page.goto(`${cluster.proc.url}/ui/#/`);
+      await gotoPage(page, `${cluster.proc.url}/ui/#/`);
       await waitRows(page, 'overview after a reload (token kept in sessionStorage)', 5, 30_000);
       await eventually('a usage bar with figures', 30_000, async () => ((await page.locator('tr[data-node] .bar-label').first().innerText()).includes('cores') ? true : undefined));
       const overviewShot = path.join(outDir, 'dashboard-overview.png');
@@ -141,7 +165,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
     try {
-      await page.goto(`${cluster.proc.url}/ui/`);
+      await gotoPage(page, `${cluster.proc.url}/ui/`);
       await page.locator('textarea#token').fill('not-a-token');
       await page.locator('button[type=submit]').click();
       await page.getByText('does not accept this token (401)').waitFor({ timeout: 10_000 });
@@ -151,9 +175,54 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       await page.locator('.error-note[data-status="403"]').first().waitFor({ timeout: 30_000 });
       assert.match(await page.locator('.error-note[data-status="403"]').first().innerText(), /forbidden \(403\)/);
       assert.equal(await runningRows(page), 0, 'lists are filtered to what the token may see');
-      await page.goto(`${cluster.proc.url}/ui/#/services/default/web`);
+      const shot = path.join(outDir, 'dashboard-forbidden.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`dashboard screenshot: ${shot}`);
+      await gotoPage(page, `${cluster.proc.url}/ui/#/services/default/web`);
       await page.getByText('not visible to this token').waitFor({ timeout: 10_000 });
       assert.deepEqual(pageErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('kill -9 of the server: the page reconnects by itself and shows later changes', async () => {
+    const admin = JSON.parse(readFileSync(cluster.config, 'utf8')) as { token: string };
+    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
+    await context.addInitScript((t) => sessionStorage.setItem('flotilla.token', t), admin.token);
+    const page = await context.newPage();
+    try {
+      await gotoPage(page, `${cluster.proc.url}/ui/#/services/default/web`);
+      await waitRows(page, 'service page', 5, 30_000);
+      await page.evaluate(() => { (window as unknown as { sameDocument: boolean }).sameDocument = true; });
+      const url = cluster.proc.url;
+      await cluster.restartHard();
+      assert.equal(cluster.proc.url, url, 'same port after the restart');
+      const scaled = await cluster.cli(['scale', 'service', 'web', '--replicas', '2']);
+      assert.equal(scaled.code, 0, scaled.stderr);
+      await waitRows(page, 'service page after the restart and a scale to 2', 2, 120_000);
+      await eventually('the header says live', 30_000, async () => ((await page.locator('[data-connection]').getAttribute('data-connection')) === 'live' ? true : undefined));
+      assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'no reload');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a rollout in progress is listed on the overview', async () => {
+    const admin = JSON.parse(readFileSync(cluster.config, 'utf8')) as { token: string };
+    const context = await (browser as Browser).newContext({ ignoreHTTPSErrors: true });
+    await context.addInitScript((t) => sessionStorage.setItem('flotilla.token', t), admin.token);
+    const page = await context.newPage();
+    try {
+      await gotoPage(page, `${cluster.proc.url}/ui/#/`);
+      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 30_000 });
+      assert.equal(await page.locator('section.rollouts').count(), 0, 'none yet');
+      const yaml = SERVICE(image, 2, '  env: {REVISION: "2"}\n  update: {strategy: blue-green}\n');
+      const r = await cluster.cli(['apply', '-f', await manifestFile(cluster.dataDir, 'web-2.yaml', yaml)]);
+      assert.equal(r.code, 0, r.stderr);
+      await page.locator('section.rollouts li', { hasText: 'web' }).waitFor({ timeout: 90_000 });
+      await page.locator('section.rollouts .badge.state-waiting-promotion').waitFor({ timeout: 90_000 });
+      assert.match(await page.locator('tr[data-service=web]').innerText(), /waiting-promotion/);
     } finally {
       await context.close();
     }

@@ -25,14 +25,18 @@ export function usePoll<T>(fetcher: (signal: AbortSignal) => Promise<T>, everyMs
     setState({});
     void (async () => {
       while (!abort.signal.aborted) {
+        let wait = everyMs;
         try {
           const data = await fetcher(abort.signal);
           if (!abort.signal.aborted) setState({ data });
         } catch (err) {
           if (abort.signal.aborted) return;
-          setState((s) => ({ ...s, error: err instanceof ApiError ? err : new ApiError(0, 'Error', (err as Error).message) }));
+          const e = err instanceof ApiError ? err : new ApiError(0, 'Error', (err as Error).message);
+          setState((s) => ({ ...s, error: e }));
+          // A dropped connection is worth a quick second try; a refusal is not.
+          if (e.retryable) wait = Math.min(everyMs, 2_000);
         }
-        await sleep(everyMs, abort.signal);
+        await sleep(wait, abort.signal);
       }
     })();
     return () => abort.abort();

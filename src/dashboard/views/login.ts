@@ -21,7 +21,13 @@ export function Login(props: { onLogin: (token: string) => void; reason?: string
     setBusy(true);
     try {
       // Any authenticated request tells whether the token is accepted; /revision needs no grant.
-      await new Api(parsed.token).get('/api/v1/revision');
+      // Once more after a network error (Chromium drops requests when an interface appears).
+      const api = new Api(parsed.token);
+      await api.get('/api/v1/revision').catch(async (err: unknown) => {
+        if ((err as ApiError).status !== 0) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+        return api.get('/api/v1/revision');
+      });
       props.onLogin(parsed.token);
     } catch (err) {
       const e = err as ApiError;

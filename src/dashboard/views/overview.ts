@@ -9,6 +9,9 @@ import { currentTasks, nodeRows, rolloutsInProgress, serviceRows, stateCounts } 
 import { ErrorNote, serviceHref, StateBadge, useCluster } from './common.js';
 import { NodesTable, ServicesTable, TasksTable } from './tables.js';
 
+/** Rows of the overview's task table at most (a browser table of 10,000 rows is slow to draw). */
+const MAX_TASK_ROWS = 2_000;
+
 /** See the file comment. */
 export function Overview(props: { cluster: ClusterData }): VNode {
   const c = props.cluster;
@@ -39,7 +42,8 @@ export function Overview(props: { cluster: ClusterData }): VNode {
     </section>
     <section><h2>Tasks</h2>
       <${ErrorNote} error=${c.tasks.error} what="tasks" />
-      <${TasksTable} tasks=${current} nowMs=${Date.now()} />
+      <${TasksTable} tasks=${current.length > MAX_TASK_ROWS ? current.slice(0, MAX_TASK_ROWS) : current} nowMs=${Date.now()} />
+      ${current.length > MAX_TASK_ROWS ? html`<p class="muted">The first ${MAX_TASK_ROWS} of ${current.length} tasks; a service's page lists all of its own.</p>` : null}
     </section>
   </main>`;
 }
