@@ -10,7 +10,7 @@
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotFoundError, UnavailableError } from '../../api/errors.js';
+import { BadRequestError, NotFoundError, UnavailableError } from '../../api/errors.js';
 import { resolveKind } from '../../api/kind-names.js';
 import type { Disposable } from '../../lifecycle.js';
 import type { RequestAuthenticator } from '../auth/authenticate.js';
@@ -163,7 +163,7 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   const identity = await opts.authenticator.authenticate(req);
   if (url.pathname.startsWith('/api/v1/join/') && (await serveAuthenticatedJoin(joinEnv, url.pathname, method, identity, req, res))) return;
   if (url.pathname === '/metrics' && opts.prometheus !== undefined) return methodIs(method, 'GET', () => serveScrape(ctx, identity, opts.prometheus?.registry as Registry, res));
-  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment);
   if (parts[0] !== 'api' || parts[1] !== 'v1' || parts.length < 3) throw new NotFoundError(`no route for ${url.pathname}`);
   const rest = parts.slice(2);
   if (rest.length === 1 && rest[0] === 'apply') return methodIs(method, 'POST', () => applyObjects(ctx, req, res, identity));
@@ -181,6 +181,15 @@ async function dispatch(opts: ApiServerOptions, req: IncomingMessage, res: Serve
   const handler = ROUTES[shape][method];
   if (handler === undefined) throw new MethodNotAllowedError(`${method} is not allowed on ${url.pathname}`);
   await handler(ctx, { req, res, url, identity, kind, name: rest[1] });
+}
+
+/** A percent-decoded path segment; a malformed escape (`%`, `%E0%A4%A`) is the caller's error, 400. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError(`URL path segment ${JSON.stringify(segment.slice(0, 100))}: expected valid percent-encoding (UTF-8)`);
+  }
 }
 
 async function methodIs(method: string, want: string, run: () => Promise<void>): Promise<void> {
