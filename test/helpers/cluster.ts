@@ -219,6 +219,17 @@ export class Cluster {
     await this.startServer();
   }
 
+  /**
+   * Cuts (`up` false) or restores a node's link to the others and to the server: its veth on the
+   * underlay bridge goes down or up. The node keeps its address and routes (its eth0 only loses
+   * carrier), as when a switch port or a cable fails.
+   */
+  async setNodeLink(node: string | number, up: boolean): Promise<void> {
+    const n = this.node(node);
+    const r = await (this.underlay as NodeNamespace).run(['ip', 'link', 'set', `vn${n.index}`, up ? 'up' : 'down']);
+    if (r.code !== 0) throw new Error(`link of ${n.name} ${up ? 'up' : 'down'}: ${r.stderr}`);
+  }
+
   /** Removes what the agents' load balancers leave on every node on purpose (nft table, VIP route), before stop(). */
   async removeLoadBalancers(): Promise<void> {
     for (const n of this.nodes) {
