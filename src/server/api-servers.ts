@@ -30,6 +30,11 @@ export interface ApiServerList extends Disposable {
 const keyOf = (url: string): string => new URL(url).host.replace(/[^A-Za-z0-9.-]/g, '_');
 const urlsOf = (obj: ApiObject | undefined): string[] => Object.values((obj?.spec as { data?: Record<string, string> } | undefined)?.data ?? {});
 
+/** The published URLs (none with SQLite, where nobody publishes): the join answer hands them to agents. */
+export async function publishedApiServers(store: Store): Promise<string[]> {
+  return urlsOf(await store.get(KEY));
+}
+
 /** Adds `url` to the list and follows it; see the file comment. */
 export async function publishApiServer(o: { store: Store; url: string; onChange?: () => void; log: (line: string) => void }): Promise<ApiServerList> {
   let current = await addUrl(o.store, o.url);

@@ -1,7 +1,8 @@
 /**
  * Chaos, fault 1 (issue 13, docs/reliability.md): the HA control plane. A 3-member etcd on
  * loopback, 3 `flotilla server` processes on it (one KEK file, so one cluster), hollow nodes for
- * capacity (one `flotilla agent --simulate` process given all three servers), and 8 API clients
+ * capacity (one `flotilla agent --simulate` process given ONE server: it learns the others when it
+ * joins), and 8 API clients
  * (each its own ApiClient from admin.json, which lists every server) creating and updating
  * Services in a loop, logging each acknowledged (name, step, revision) (test/helpers/chaos-load.ts).
  *
@@ -85,7 +86,7 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
     const tok = await flotilla(['token', 'create'], { config: path.join(servers[0]!.dir, 'admin.json') });
     assert.equal(tok.code, 0, tok.stderr);
     const token = tok.stdout.trim().split('\n')[0] as string;
-    hollow = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--server', servers.map((s) => s.url).join(','), '--token', token, '--simulate', '6', '--data-dir', path.join(dir, 'hollow'), '--name', 'h'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    hollow = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--server', servers[0]!.url, '--token', token, '--simulate', '6', '--data-dir', path.join(dir, 'hollow'), '--name', 'h'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     hollow.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
     hollow.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -93,6 +94,9 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
       if (hollow?.exitCode !== null) throw new Error(`hollow agent exited: ${out}`);
       return /6 hollow nodes ready/.test(out) ? true : undefined;
     });
+    // Given one server, the agent learned the others from the join answer (Config flotilla-system/api-servers).
+    const readyLine = out.split('\n').find((l) => l.includes('hollow nodes ready as')) ?? '';
+    for (const s of servers) assert.ok(readyLine.includes(s.url), `the hollow agent knows ${s.url}: ${readyLine}`);
   });
 
   after(async () => {
