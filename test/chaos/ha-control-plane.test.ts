@@ -82,6 +82,8 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
     await Promise.all(servers.slice(1).map((s) => s.proc.start()));
     for (const s of servers) s.url = s.proc.url;
     ca = loadClientConfig(path.join(servers[0]!.dir, 'admin.json')).ca;
+    const tokens = new Set(servers.map((s) => loadClientConfig(path.join(s.dir, 'admin.json')).token));
+    assert.equal(tokens.size, 1, 'one admin token for the cluster');
     await eventually('admin.json listing the 3 servers', 20_000, async () => (loadClientConfig(path.join(servers[0]!.dir, 'admin.json')).servers?.length === 3 ? true : undefined));
     const tok = await flotilla(['token', 'create'], { config: path.join(servers[0]!.dir, 'admin.json') });
     assert.equal(tok.code, 0, tok.stderr);
@@ -136,6 +138,11 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
       }
     })();
 
+    // Nodes marked down: a failover must not look like dead nodes (heartbeats keep going to a live server).
+    let nodesDown = 0;
+    const nodeWatch = await observer.watch({ kind: 'Node' }, {
+      onEvent: (e) => { if ((e.object.status as { state?: string } | undefined)?.state === 'down') { nodesDown++; console.error(`node down: ${e.object.metadata.name}`); } },
+    });
     const takeovers: number[] = [];
     const killLeader = async (): Promise<number> => {
       const i = await eventually('a leading server', 20_000, () => leaderIndex());
@@ -173,13 +180,15 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
     const results: LoadResult[] = await Promise.all(loads);
     sampling = false;
     await sampler;
+    await nodeWatch.stop();
     const acks = results.flatMap((r) => r.acks);
     const services = (await observer.list('Service', { namespace: 'default' })).items as ApiObject[];
     const finalSteps = new Map(services.map((s) => [s.metadata.name, stepOf(s)]));
     const lost = lostAcks(acks, finalSteps);
     const counts = {
       operations: results.reduce((n, r) => n + r.operations, 0), acknowledged: acks.length, errors: results.reduce((n, r) => n + r.errors, 0),
-      faults: 3, 'acknowledged-lost': lost.length, 'over-replicas': overReplicas, samples, 'takeover-ms': takeovers.join(','),
+      ambiguous: results.reduce((n, r) => n + r.ambiguous, 0),
+      faults: 3, 'acknowledged-lost': lost.length, 'over-replicas': overReplicas, 'nodes-down': nodesDown, samples, 'takeover-ms': takeovers.join(','),
     };
     // The last leader runs the controllers: every service converges to its 2 replicas.
     const converged = await eventually('every service at 2 running tasks', 60_000, async () => {
