@@ -383,9 +383,11 @@ export class Cluster {
       ...(this.opts.agentArgs?.(n.index, n.name) ?? []),
     ];
     liveAgentDirs.add(n.dataDir);
+    // A restarted agent appends to the same log: wait for a ready line after the old ones.
+    const before = readTail(path.join(this.dir, 'logs', `${n.name}.log`), 100_000_000).length;
     const p = this.spawnIn(n.netns, argv, n.name);
     this.agents.set(n.name, p);
-    await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`);
+    await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`, before);
   }
 
   /** Waits for a line in a process's log; fails early when the process exits. */
