@@ -38,8 +38,8 @@ describe('one cluster over one store: admin token and API server list', () => {
   it('every server publishes its URL and sees the others', async () => {
     const store = new MemoryStore();
     const changes: string[] = [];
-    const a = await publishApiServer({ store, url: 'https://127.0.0.1:1001', onChange: () => changes.push('a'), log: () => undefined });
-    const b = await publishApiServer({ store, url: 'https://127.0.0.1:1002', log: () => undefined });
+    const a = await publishApiServer({ store, url: 'https://127.0.0.1:1001', key: 'host-a', onChange: () => changes.push('a'), log: () => undefined });
+    const b = await publishApiServer({ store, url: 'https://127.0.0.1:1002', key: 'host-b', log: () => undefined });
     const deadline = Date.now() + 2_000;
     while (a.urls().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(a.urls(), ['https://127.0.0.1:1001', 'https://127.0.0.1:1002']);
@@ -48,5 +48,9 @@ describe('one cluster over one store: admin token and API server list', () => {
     assert.deepEqual((await publishedApiServers(store)).sort(), ['https://127.0.0.1:1001', 'https://127.0.0.1:1002']);
     await a.stop();
     await b.stop();
+    // Restarted on another port: its old URL is replaced, not kept beside the new one.
+    const a2 = await publishApiServer({ store, url: 'https://127.0.0.1:1003', key: 'host-a', log: () => undefined });
+    assert.deepEqual(a2.urls(), ['https://127.0.0.1:1003', 'https://127.0.0.1:1002']);
+    await a2.stop();
   });
 });
