@@ -118,7 +118,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     const skewWarning = clockSkewWarning(opts.server, await measureClockSkew(opts.server));
     if (skewWarning !== undefined) log(skewWarning);
     let creds = await joinCluster({ server: opts.server, servers, token: opts.token, nodeName, dataDir });
-    const client = new ApiClient({ server: opts.server, servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
+    const client = new ApiClient({ server: opts.server, servers: creds.servers ?? servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem });
     stack.add({ stop: () => client.close() });
     let endpoint: AgentEndpoint | undefined;
     const renewal = stack.add(startRenewal(() => creds, async (next) => {
@@ -192,7 +192,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
     if (opts.networkPolicies ?? opts.serviceRouting === true) {
       stack.add(await startNetworkPolicies({ store: client, log, ...(routing !== undefined ? { cluster: routing.directory } : {}) }));
     }
-    log(`flotilla agent ${nodeName} ready (server ${servers.join(', ')})`);
+    log(`flotilla agent ${nodeName} ready (server ${(creds.servers ?? servers).join(', ')})`);
     return { nodeName, client, runtime, agentPort: endpoint.address.port, credentials: () => creds, stop: () => stack.stop() };
   } catch (err) {
     await stack.stop().catch(() => undefined);

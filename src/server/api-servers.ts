@@ -1,7 +1,8 @@
 /**
  * Servers on one store publish their API URLs, so that a client or an agent that knows one of
  * them learns the others (admin.json `servers`, the join answer). The list is one Config,
- * `flotilla-system/api-servers`, data `HOST_PORT -> URL`; each server adds itself on start
+ * `flotilla-system/api-servers`, data `SERVER_KEY -> URL` (the key is stable per host and data dir,
+ * so a server restarted on another port replaces its old URL); each server adds itself on start
  * (optimistic concurrency, retried on conflict) and follows the Config to keep its list current.
  * A server that is gone stays listed: clients skip an unreachable server in milliseconds.
  *
@@ -27,12 +28,16 @@ export interface ApiServerList extends Disposable {
   urls(): string[];
 }
 
-const keyOf = (url: string): string => new URL(url).host.replace(/[^A-Za-z0-9.-]/g, '_');
 const urlsOf = (obj: ApiObject | undefined): string[] => Object.values((obj?.spec as { data?: Record<string, string> } | undefined)?.data ?? {});
 
+/** The published URLs (none with SQLite, where nobody publishes): the join answer hands them to agents. */
+export async function publishedApiServers(store: Store): Promise<string[]> {
+  return urlsOf(await store.get(KEY));
+}
+
 /** Adds `url` to the list and follows it; see the file comment. */
-export async function publishApiServer(o: { store: Store; url: string; onChange?: () => void; log: (line: string) => void }): Promise<ApiServerList> {
-  let current = await addUrl(o.store, o.url);
+export async function publishApiServer(o: { store: Store; url: string; key: string; onChange?: () => void; log: (line: string) => void }): Promise<ApiServerList> {
+  let current = await addUrl(o.store, o.key.replace(/[^A-Za-z0-9._-]/g, '_'), o.url);
   const informer = new Informer({ store: o.store, kind: 'Config', namespace: SYSTEM_NAMESPACE, log: o.log });
   const follow = (obj: ApiObject): void => {
     if (obj.metadata.name !== API_SERVERS_CONFIG) return;
@@ -50,12 +55,12 @@ export async function publishApiServer(o: { store: Store; url: string; onChange?
 }
 
 /** Read-modify-write of the Config with its revision, until it holds `url`; answers every URL. */
-async function addUrl(store: Store, url: string): Promise<string[]> {
+async function addUrl(store: Store, key: string, url: string): Promise<string[]> {
   for (let attempt = 0; ; attempt++) {
     const obj = await store.get(KEY);
     const data = { ...((obj?.spec as { data?: Record<string, string> } | undefined)?.data ?? {}) };
-    if (data[keyOf(url)] === url) return urlsOf(obj);
-    data[keyOf(url)] = url;
+    if (data[key] === url) return urlsOf(obj);
+    data[key] = url;
     try {
       if (obj === undefined) {
         const created: ApiObject = {

@@ -12,6 +12,8 @@
  *   stop(): API (watches, connections) -> loops (resign the lease) -> store -> lock
  */
 import { promises as fs } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { DisposableStack, type Disposable } from '../lifecycle.js';
 import type { Store } from '../store/store.js';
@@ -242,7 +244,8 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
       return writeSecret(adminConfigPath, `${JSON.stringify({ server: url, ...(servers.length > 1 ? { servers } : {}), ca: pki.caCertPem, token: admin.token }, null, 2)}\n`);
     };
     if (opts.store === 'etcd') {
-      apiServers = stack.add(await publishApiServer({ store, url, onChange: () => { void writeAdminConfig?.().catch((err: unknown) => serverLog(`admin config: ${(err as Error).message}`)); }, log: serverLog }));
+      const key = `${hostname()}-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`;
+      apiServers = stack.add(await publishApiServer({ store, url, key, onChange: () => { void writeAdminConfig?.().catch((err: unknown) => serverLog(`admin config: ${(err as Error).message}`)); }, log: serverLog }));
     }
     await writeAdminConfig();
     (opts.log ?? console.log)(`flotilla server ready at ${url} (store ${opts.store}, data dir ${dataDir}, admin config ${adminConfigPath})`);

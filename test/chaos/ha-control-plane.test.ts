@@ -1,7 +1,8 @@
 /**
  * Chaos, fault 1 (issue 13, docs/reliability.md): the HA control plane. A 3-member etcd on
  * loopback, 3 `flotilla server` processes on it (one KEK file, so one cluster), hollow nodes for
- * capacity (one `flotilla agent --simulate` process given all three servers), and 8 API clients
+ * capacity (one `flotilla agent --simulate` process given ONE server: it learns the others when it
+ * joins), and 8 API clients
  * (each its own ApiClient from admin.json, which lists every server) creating and updating
  * Services in a loop, logging each acknowledged (name, step, revision) (test/helpers/chaos-load.ts).
  *
@@ -81,11 +82,13 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
     await Promise.all(servers.slice(1).map((s) => s.proc.start()));
     for (const s of servers) s.url = s.proc.url;
     ca = loadClientConfig(path.join(servers[0]!.dir, 'admin.json')).ca;
+    const tokens = new Set(servers.map((s) => loadClientConfig(path.join(s.dir, 'admin.json')).token));
+    assert.equal(tokens.size, 1, 'one admin token for the cluster');
     await eventually('admin.json listing the 3 servers', 20_000, async () => (loadClientConfig(path.join(servers[0]!.dir, 'admin.json')).servers?.length === 3 ? true : undefined));
     const tok = await flotilla(['token', 'create'], { config: path.join(servers[0]!.dir, 'admin.json') });
     assert.equal(tok.code, 0, tok.stderr);
     const token = tok.stdout.trim().split('\n')[0] as string;
-    hollow = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--server', servers.map((s) => s.url).join(','), '--token', token, '--simulate', '6', '--data-dir', path.join(dir, 'hollow'), '--name', 'h'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    hollow = spawn(process.execPath, ['--import', 'tsx', MAIN, 'agent', '--server', servers[0]!.url, '--token', token, '--simulate', '6', '--data-dir', path.join(dir, 'hollow'), '--name', 'h'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     hollow.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
     hollow.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
@@ -93,6 +96,9 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
       if (hollow?.exitCode !== null) throw new Error(`hollow agent exited: ${out}`);
       return /6 hollow nodes ready/.test(out) ? true : undefined;
     });
+    // Given one server, the agent learned the others from the join answer (Config flotilla-system/api-servers).
+    const readyLine = out.split('\n').find((l) => l.includes('hollow nodes ready as')) ?? '';
+    for (const s of servers) assert.ok(readyLine.includes(s.url), `the hollow agent knows ${s.url}: ${readyLine}`);
   });
 
   after(async () => {
@@ -132,6 +138,11 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
       }
     })();
 
+    // Nodes marked down: a failover must not look like dead nodes (heartbeats keep going to a live server).
+    let nodesDown = 0;
+    const nodeWatch = await observer.watch({ kind: 'Node' }, {
+      onEvent: (e) => { if ((e.object.status as { state?: string } | undefined)?.state === 'down') { nodesDown++; console.error(`node down: ${e.object.metadata.name}`); } },
+    });
     const takeovers: number[] = [];
     const killLeader = async (): Promise<number> => {
       const i = await eventually('a leading server', 20_000, () => leaderIndex());
@@ -169,13 +180,15 @@ describe('chaos: HA control plane (3 servers, 3 etcd members, 8 clients)', { tim
     const results: LoadResult[] = await Promise.all(loads);
     sampling = false;
     await sampler;
+    await nodeWatch.stop();
     const acks = results.flatMap((r) => r.acks);
     const services = (await observer.list('Service', { namespace: 'default' })).items as ApiObject[];
     const finalSteps = new Map(services.map((s) => [s.metadata.name, stepOf(s)]));
     const lost = lostAcks(acks, finalSteps);
     const counts = {
       operations: results.reduce((n, r) => n + r.operations, 0), acknowledged: acks.length, errors: results.reduce((n, r) => n + r.errors, 0),
-      faults: 3, 'acknowledged-lost': lost.length, 'over-replicas': overReplicas, samples, 'takeover-ms': takeovers.join(','),
+      ambiguous: results.reduce((n, r) => n + r.ambiguous, 0),
+      faults: 3, 'acknowledged-lost': lost.length, 'over-replicas': overReplicas, 'nodes-down': nodesDown, samples, 'takeover-ms': takeovers.join(','),
     };
     // The last leader runs the controllers: every service converges to its 2 replicas.
     const converged = await eventually('every service at 2 running tasks', 60_000, async () => {

@@ -131,7 +131,7 @@ spec:
       missing += want.filter((id) => !ids.includes(id)).length;
     }
     reportCounts('server-kill', {
-      operations: load.operations, acknowledged: load.acks.length, errors: load.errors, faults,
+      operations: load.operations, acknowledged: load.acks.length, errors: load.errors, ambiguous: load.ambiguous, faults,
       'acknowledged-lost': lost.length, 'vip-calls-while-down': vipCalls, 'vip-failures-while-down': vipFailures,
       'duplicate-tasks': duplicates + Math.max(0, final.length - 3), 'lost-tasks': missing, replaced: replaced.length,
     });

@@ -20,6 +20,7 @@ import { UnavailableError } from '../../src/api/errors.js';
 import { ClusterPki } from '../../src/server/pki/index.js';
 import type { WatchEvent } from '../../src/store/store.js';
 import { writeFile } from 'node:fs/promises';
+import { serverList } from '../../src/cli/commands/process.js';
 
 interface TestServer {
   url: string;
@@ -76,6 +77,11 @@ describe('client failover between servers', () => {
     assert.throws(() => loadClientConfig(file), (e: Error) => e instanceof ClientConfigError && e.message.includes(`${file}: servers[1]: expected an https:// URL, found "http://b:2"`));
     await writeFile(file, JSON.stringify({ servers: [], ca: pki.caCertPem, token: 't' }));
     assert.throws(() => loadClientConfig(file), /servers: expected a non-empty list of https:\/\/ URLs/);
+  });
+
+  it('agent --server: repeatable and comma lists, https only', () => {
+    assert.deepEqual(serverList('https://b:2', serverList('https://a:1, https://c:3')), ['https://a:1', 'https://c:3', 'https://b:2']);
+    assert.throws(() => serverList('http://a:1'), /expected https:\/\/ URLs .* found "http:\/\/a:1"/);
   });
 
   it('a read goes to the next server when one refuses, and stays there', async () => {

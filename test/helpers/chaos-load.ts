@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { NotFoundError } from '../../src/api/errors.js';
 import type { ApiObject } from '../../src/api/object.js';
 import { ApiClient } from '../../src/client/index.js';
+import { AmbiguousWriteError } from '../../src/client/transport.js';
 
 /** One acknowledged write: the object's name, the step written, the revision the API answered. */
 export type Ack = [name: string, step: number, revision: number];
@@ -26,6 +27,8 @@ export type Ack = [name: string, step: number, revision: number];
 export interface LoadResult {
   operations: number;
   errors: number;
+  /** Errors that were ambiguous writes (sent, connection lost before the answer: maybe applied). */
+  ambiguous: number;
   acks: Ack[];
   /** The first few error messages (for failure reports). */
   samples: string[];
@@ -68,7 +71,7 @@ export function stepOf(obj: ApiObject | undefined): number {
 
 /** Runs the workers until the deadline; resolves with every acknowledged write. */
 export async function runWriters(o: LoadOptions): Promise<LoadResult> {
-  const result: LoadResult = { operations: 0, errors: 0, acks: [], samples: [] };
+  const result: LoadResult = { operations: 0, errors: 0, ambiguous: 0, acks: [], samples: [] };
   const deadline = Date.now() + o.durationMs;
   const max = o.objectsPerWorker ?? 4;
   const worker = async (w: number): Promise<void> => {
@@ -87,6 +90,7 @@ export async function runWriters(o: LoadOptions): Promise<LoadResult> {
         result.acks.push([name, step, written.metadata.revision]);
       } catch (err) {
         result.errors++;
+        if (err instanceof AmbiguousWriteError) result.ambiguous++;
         if (result.samples.length < 5) result.samples.push(`${name}@${step}: ${(err as Error).message}`);
         await new Promise((r) => setTimeout(r, 200));
       }

@@ -235,6 +235,17 @@ export class Cluster {
     if (this.opts.serverRegistry === true) await this.startNodeRegistry('server', (this.serverNs as NodeNamespace).name, port);
   }
 
+  /**
+   * Cuts (`up` false) or restores a node's link to the others and to the server: its veth on the
+   * underlay bridge goes down or up. The node keeps its address and routes (its eth0 only loses
+   * carrier), as when a switch port or a cable fails.
+   */
+  async setNodeLink(node: string | number, up: boolean): Promise<void> {
+    const n = this.node(node);
+    const r = await (this.underlay as NodeNamespace).run(['ip', 'link', 'set', `vn${n.index}`, up ? 'up' : 'down']);
+    if (r.code !== 0) throw new Error(`link of ${n.name} ${up ? 'up' : 'down'}: ${r.stderr}`);
+  }
+
   /** Removes what the agents' load balancers leave on every node on purpose (nft table, VIP route), before stop(). */
   async removeLoadBalancers(): Promise<void> {
     for (const n of this.nodes) {
@@ -388,9 +399,11 @@ export class Cluster {
       ...(this.opts.agentArgs?.(n.index, n.name) ?? []),
     ];
     liveAgentDirs.add(n.dataDir);
+    // A restarted agent appends to the same log: wait for a ready line after the old ones.
+    const before = readTail(path.join(this.dir, 'logs', `${n.name}.log`), 100_000_000).length;
     const p = this.spawnIn(n.netns, argv, n.name);
     this.agents.set(n.name, p);
-    await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`);
+    await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`, before);
   }
 
   /** Waits for a line in a process's log; fails early when the process exits. */

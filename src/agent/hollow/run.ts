@@ -87,7 +87,7 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
   try {
     const servers = [...new Set([opts.server, ...(opts.servers ?? [])])];
     let creds = await joinCluster({ server: opts.server, servers, token: opts.token, nodeName: identity, dataDir });
-    const client = new ApiClient({ server: opts.server, servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: opts.maxSockets ?? 64 });
+    const client = new ApiClient({ server: opts.server, servers: creds.servers ?? servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: opts.maxSockets ?? 64 });
     stack.add({ stop: () => client.close() });
     // Registration and heartbeats on a pool of their own, never queued behind task writes. A
     // socket carries at most 1/latency beats per second, so the pool grows with N, but only to
@@ -95,7 +95,7 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
     // when a busy server's latency grows stalled every handshake for more than the beats'
     // timeout (measured: 500 sockets at 2,000 nodes, new connections not through TLS in 20 s).
     const beatSockets = Math.min(128, Math.max(16, Math.ceil(opts.count / 16)));
-    const beats = new ApiClient({ server: opts.server, servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: beatSockets, timeoutMs: 10_000 });
+    const beats = new ApiClient({ server: opts.server, servers: creds.servers ?? servers, ca: creds.caPem, cert: creds.certPem, key: creds.keyPem }, { maxSockets: beatSockets, timeoutMs: 10_000 });
     stack.add({ stop: () => beats.close() });
     stack.add(startRenewal(() => creds, async (next) => {
       creds = next;
@@ -128,7 +128,7 @@ export async function runHollowAgent(opts: RunHollowOptions): Promise<RunningHol
       })));
       if ((i + 1) % 1000 === 0) log(`${i + 1}/${opts.count} hollow nodes registered (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     });
-    log(`${opts.count} hollow nodes ready as ${identity} (${prefix}-*, label ${HOLLOW_LABEL}=true; server ${servers.join(', ')}; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    log(`${opts.count} hollow nodes ready as ${identity} (${prefix}-*, label ${HOLLOW_LABEL}=true; server ${(creds.servers ?? servers).join(', ')}; ${((Date.now() - started) / 1000).toFixed(1)} s)`);
     return {
       identity, nodeNames, client,
       runtimeOf: (n) => runtimes.get(n),

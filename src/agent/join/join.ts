@@ -8,7 +8,8 @@
  *         -> POST /api/v1/join {token, node, csr} (TLS verified by that CA) -> certificate
  *   later: POST /api/v1/join/renew {csr} over mTLS -> new certificate + trust bundle
  *
- * With several servers (`--server` given more than once), each step goes to the next server when
+ * The join answer lists every API server of the cluster (servers on one etcd publish their URLs);
+ * the agent keeps them beside the ones it was given. With several servers, each step goes to the next server when
  * one cannot be reached (UnavailableError): repeating a join or a renewal is harmless (a new key
  * and certificate; the one not received is never used).
  */
@@ -121,7 +122,11 @@ export async function onFirstReachable<T>(servers: readonly string[], step: (ser
 /** Joins with a token (or reuses valid saved credentials); see the file comment. */
 export async function joinCluster(opts: { server: string; servers?: string[]; token: string; nodeName: string; dataDir: string }): Promise<NodeCredentials> {
   const servers = [...new Set([opts.server, ...(opts.servers ?? [])])];
-  const withServers = (c: NodeCredentials): NodeCredentials => (servers.length > 1 ? { ...c, servers } : c);
+  // The servers given, then those the cluster published at join time (the join answer's `servers`).
+  const withServers = (c: NodeCredentials): NodeCredentials => {
+    const all = [...new Set([...servers, ...(c.servers ?? [])])];
+    return all.length > 1 ? { ...c, servers: all } : c;
+  };
   const parsed = parseJoinToken(opts.token);
   const saved = await loadCredentials(opts.dataDir, opts.server);
   if (saved !== undefined && saved.nodeName === opts.nodeName && (saved.joinedCa === parsed.caFingerprint || bundleFingerprints(saved.caPem).includes(parsed.caFingerprint))) {
@@ -146,8 +151,9 @@ async function joinAt(server: string, opts: { server: string; token: string; nod
     throw new UnauthorizedError(`the server at ${server} is not the cluster this token is for: its CA is sha256 ${got.join(' + ')}, the token expects ${parsed.caFingerprint}`);
   }
   const csr = await createNodeCsr(opts.nodeName);
-  const answer = await requestJson<{ certificate: string; ca?: string }>(`${server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
-  const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: answer.ca ?? ca, certPem: answer.certificate, keyPem: csr.keyPem, joinedCa: parsed.caFingerprint };
+  const answer = await requestJson<{ certificate: string; ca?: string; servers?: string[] }>(`${server}/api/v1/join`, 'POST', { token: opts.token, node: opts.nodeName, csr: csr.csrPem }, { ca });
+  const learned = (answer.servers ?? []).filter((u) => typeof u === 'string' && /^https:\/\//.test(u));
+  const creds: NodeCredentials = { server: opts.server, nodeName: opts.nodeName, caPem: answer.ca ?? ca, certPem: answer.certificate, keyPem: csr.keyPem, joinedCa: parsed.caFingerprint, ...(learned.length > 0 ? { servers: learned } : {}) };
   await saveCredentials(opts.dataDir, creds);
   return creds;
 }

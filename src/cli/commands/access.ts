@@ -74,7 +74,8 @@ async function createUser(ctx: CliContext, name: string, opts: UserCreateOptions
   if ((await client.get({ kind: 'User', namespace: '', name })) !== undefined) throw new UsageError(`user ${name} already exists: delete it first (flotilla user delete ${name}) to issue a new token`);
   await client.apply([user]);
   const own = loadClientConfig(ctx.configPath);
-  const config = `${JSON.stringify({ server: own.server, ca: own.ca, token }, null, 2)}\n`;
+  // Every server of the cluster, as in admin.json: the user's clients fail over too.
+  const config = `${JSON.stringify({ server: own.server, ...(own.servers !== undefined ? { servers: own.servers } : {}), ca: own.ca, token }, null, 2)}\n`;
   if (opts.output === undefined) {
     ctx.io.out(config);
     return;

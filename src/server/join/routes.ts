@@ -15,6 +15,7 @@ import type { ApiObject } from '../../api/object.js';
 import type { Store } from '../../store/store.js';
 import type { Identity } from '../auth/identity.js';
 import { readJsonBody, sendJson } from '../http/respond.js';
+import { publishedApiServers } from '../api-servers.js';
 import type { ClusterPki } from '../pki/index.js';
 import { newJoinToken, parseJoinToken, verifyJoinToken, type JoinTokenSpec } from './token.js';
 import { randomUUID } from 'node:crypto';
@@ -62,7 +63,9 @@ export async function servePublicJoin(env: JoinEnv, path: string, method: string
   const stored = (await env.store.get({ kind: 'JoinToken', namespace: '', name: parsed.id })) as ApiObject<JoinTokenSpec> | undefined;
   verifyJoinToken(parsed, stored, env.pki.trustedFingerprints(), Date.now(), env.pki.caState().retired);
   const certificate = await env.pki.signNodeCsr(str(body, 'csr'), node, env.settings.nodeCertTtlMs);
-  sendJson(res, 200, { certificate, ca: env.pki.caCertPem });
+  // Every API server of the cluster (servers on one etcd publish their URLs): the agent fails over between them.
+  const servers = await publishedApiServers(env.store);
+  sendJson(res, 200, { certificate, ca: env.pki.caCertPem, ...(servers.length > 0 ? { servers } : {}) });
   return true;
 }
 
