@@ -53,6 +53,8 @@ export interface ClusterOptions {
   nodes?: number;
   /** Extra flags for `flotilla server` (e.g. `['--cluster-cidr', '10.90.0.0/16']`). */
   serverArgs?: string[];
+  /** Words before node i's agent command line (i from 1), e.g. `['faketime', '-f', '+10m']` for a clock that is off. */
+  agentPrefix?: (index: number, name: string) => string[];
   /** Extra flags for node i's `flotilla agent` (i from 1). */
   agentArgs?: (index: number, name: string) => string[];
   /** Labels of node i, as `--label K=V` flags. Default `{node: NAME}`. */
@@ -368,6 +370,7 @@ export class Cluster {
     const printed = this.joinCommand.split(/\s+/).slice(1); // drop "flotilla"
     if (this.opts.join === 'printed' && printed[0] !== 'agent') throw new Error(`token create printed no agent command: ${JSON.stringify(this.joinCommand)}`);
     const argv = [
+      ...(this.opts.agentPrefix?.(n.index, n.name) ?? []),
       process.execPath, '--import', 'tsx', MAIN,
       ...(this.opts.join === 'printed' ? printed : ['agent', '--server', this.serverUrl, '--token', this.token, '--address', n.address]),
       '--name', n.name, '--data-dir', n.dataDir,
