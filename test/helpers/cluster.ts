@@ -55,6 +55,8 @@ export interface ClusterOptions {
   serverArgs?: string[];
   /** Words before node i's agent command line (i from 1), e.g. `['faketime', '-f', '+10m']` for a clock that is off. */
   agentPrefix?: (index: number, name: string) => string[];
+  /** Runs before each start of a node's agent (e.g. mount a small tmpfs as its data dir). */
+  beforeAgentStart?: (node: ClusterNode) => Promise<void>;
   /** Extra flags for node i's `flotilla agent` (i from 1). */
   agentArgs?: (index: number, name: string) => string[];
   /** Labels of node i, as `--label K=V` flags. Default `{node: NAME}`. */
@@ -379,6 +381,7 @@ export class Cluster {
       ...(this.opts.agentArgs?.(n.index, n.name) ?? []),
     ];
     liveAgentDirs.add(n.dataDir);
+    await this.opts.beforeAgentStart?.(n);
     const p = this.spawnIn(n.netns, argv, n.name);
     this.agents.set(n.name, p);
     await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`);
@@ -445,6 +448,7 @@ function pidsMentioning(needle: string): number[] {
 
 /** Containers, monitors, mounts and task namespaces that one agent left behind. */
 async function removeContainers(dataDir: string): Promise<void> {
+  const namespaces = recordedNamespaces(dataDir); // before the unmounts: the data dir may be a mount itself
   const root = path.join(dataDir, 'runtime/runc');
   if (existsSync(root)) {
     const { stdout } = await run(['runc', '--root', root, 'list', '-q']);
@@ -462,7 +466,7 @@ async function removeContainers(dataDir: string): Promise<void> {
   }
   const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dataDir));
   for (const m of mounts.reverse()) await run(['umount', '-l', m]);
-  for (const ns of recordedNamespaces(dataDir)) await run(['ip', 'netns', 'delete', ns]);
+  for (const ns of namespaces) await run(['ip', 'netns', 'delete', ns]);
 }
 
 /** Task namespaces recorded by the agent's network hook. */
