@@ -3,8 +3,8 @@
  * run under faketime (libfaketime, LD_PRELOAD: Node's Date and timers see the shifted clock),
  * node1 10 minutes ahead and node2 10 minutes behind the server. The promise: both join (the
  * certificates they check are back-dated an hour), say at start that their clock is off, run
- * tasks, and stay ready over many heartbeats (the server judges liveness by its own receive
- * time, never by the agent's timestamps). An agent 2 hours behind is refused with a reason
+ * tasks whose status times are the server's, and stay ready over many heartbeats (the server
+ * judges liveness and task times by its own receive time, never by the agent's timestamps). An agent 2 hours behind is refused with a reason
  * that names the clock.
  */
 import { after, before, describe, it } from 'node:test';
@@ -54,6 +54,11 @@ spec:
 `);
     const running = await c.runningTasks('skewed', 2);
     assert.deepEqual(running.map((t) => t.spec.node).sort(), ['node1', 'node2']);
+    // Task status times are the server's receive times, not the skewed agents' clocks.
+    for (const t of await c.list<{ spec: { node: string }; status?: { timestamp?: string } }>('tasks', ['-l', 'service=skewed'])) {
+      const offMs = Math.abs(Date.parse(t.status?.timestamp ?? '') - Date.now());
+      assert.ok(offMs < 120_000, `task status time of ${t.spec.node} is ${offMs} ms off the server's clock`);
+    }
 
     // Heartbeats every 2 s: sample both nodes for rounds() seconds; not one sample may be not ready.
     const seconds = rounds(20, 120);
