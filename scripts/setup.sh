@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(runc conmon containernetworking-plugins etcd-server etcd-client docker-registry
-  umoci skopeo busybox-static nftables iproute2 attr apache2-utils wrk prometheus chromium)
+  umoci skopeo busybox-static nftables iproute2 attr apache2-utils wrk prometheus chromium faketime)
 
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do

@@ -18,6 +18,7 @@ import { ImagePuller } from './image/index.js';
 import { ImageCollector, type PruneResult } from './image/collector.js';
 import { nodeImageUsage } from './tasks/image-usage.js';
 import { clockSkewWarning, measureClockSkew } from './join/clock-skew.js';
+import { watchDiskCondition } from './node/disk-check.js';
 import { joinCluster, onFirstReachable, renewCredentials, renewDelayMs, type NodeCredentials } from './join/join.js';
 import { localAddressTo } from './node/local-address.js';
 import { watchRuntimeCondition } from './node/runtime-check.js';
@@ -145,9 +146,11 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunningAgent> {
       ...(opts.cgroupRoot !== undefined ? { cgroupRoot: opts.cgroupRoot } : {}),
       ...(opts.hooks === undefined ? { cniDir: '/usr/lib/cni' } : {}),
     }, log)) : undefined;
+    // DiskPressure (src/agent/node/disk-check.ts): the data dir's free space, beside RuntimeReady.
+    const disk = runtimeReady !== undefined ? stack.add(await watchDiskCondition(dataDir, log)) : undefined;
     const identity = {
       name: nodeName, labels: opts.labels ?? {}, capacity: opts.capacity, address, agentPort: endpoint.address.port, volumesDir,
-      ...(runtimeReady !== undefined ? { conditions: () => [runtimeReady.current()] } : {}),
+      ...(runtimeReady !== undefined ? { conditions: () => [runtimeReady.current(), ...(disk !== undefined ? [disk.current()] : [])] } : {}),
     };
     const nodeNet = opts.hooks === undefined
       ? stack.add(await startNodeNetwork({ store: client, nodeName, register: () => registerNode(client, identity, AGENT_VERSION), subnet: opts.subnet, bridge: opts.bridge, dataDir, log }))

@@ -5,7 +5,7 @@
  */
 import { parseConstraint } from '../api/constraint.js';
 import type { NodeObject, ServicePort, ServiceSpec, Task } from '../api/kinds.js';
-import { runtimeNotReadyReason } from '../api/node-conditions.js';
+import { diskPressureMessage, runtimeNotReadyReason } from '../api/node-conditions.js';
 import { parseBytes, parseCpuMillis } from '../api/quantity.js';
 import type { NodeInfo, NodeUsage, PlacementAffinity, PlacementSpec, SpreadPath, Strategy } from './types.js';
 
@@ -56,6 +56,7 @@ export function compileNode(n: NodeObject, usage: NodeUsage): NodeInfo {
     heartbeatMs: Number.isNaN(hb) ? undefined : hb,
     taints: n.spec?.taints ?? [],
     ...(runtimeNotReadyReason(n) !== undefined ? { runtimeNotReady: runtimeNotReadyReason(n) } : {}),
+    ...(diskPressureMessage(n) !== undefined ? { diskPressure: diskPressureMessage(n) } : {}),
     cpuMillis: capacity(parseCpuMillis, a?.cpu),
     memoryBytes: capacity(parseBytes, a?.memory),
     pids: a?.pids ?? Infinity,

@@ -57,6 +57,15 @@ export const runtimeReady: Filter = {
   },
 };
 
+/** The node's data dir is not (nearly) full (its DiskPressure condition is not true). */
+export const noDiskPressure: Filter = {
+  name: 'DiskPressure',
+  dynamic: false,
+  reject(node) {
+    return node.diskPressure === undefined ? undefined : 'disk pressure';
+  },
+};
+
 /** Availability active: a paused or draining node takes no new tasks. */
 export const nodeActive: Filter = {
   name: 'NodeActive',
@@ -128,7 +137,7 @@ export const affinityRequired: Filter = {
 };
 
 /** The pipeline, in order. Reasons are counted for the first filter that rejects a node. */
-export const FILTERS: readonly Filter[] = [volumeNode, nodeReady, runtimeReady, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
+export const FILTERS: readonly Filter[] = [volumeNode, nodeReady, runtimeReady, noDiskPressure, nodeActive, resourcesFit, constraintsMatch, taintsTolerated, affinityRequired];
 
 function untoleratedHardTaint(node: NodeInfo, spec: PlacementSpec): boolean {
   for (const taint of node.taints) {

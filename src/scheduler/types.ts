@@ -49,6 +49,8 @@ export interface NodeInfo {
   taints: Taint[];
   /** The RuntimeReady condition's reason when it is false (the node cannot run containers). */
   runtimeNotReady?: string;
+  /** The DiskPressure condition's message when it is true (the agent's data dir is nearly full). */
+  diskPressure?: string;
   /** Allocatable; Infinity where the node does not say. */
   cpuMillis: number;
   memoryBytes: number;

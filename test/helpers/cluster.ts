@@ -53,6 +53,10 @@ export interface ClusterOptions {
   nodes?: number;
   /** Extra flags for `flotilla server` (e.g. `['--cluster-cidr', '10.90.0.0/16']`). */
   serverArgs?: string[];
+  /** Words before node i's agent command line (i from 1), e.g. `['faketime', '-f', '+10m']` for a clock that is off. */
+  agentPrefix?: (index: number, name: string) => string[];
+  /** Runs before each start of a node's agent (e.g. mount a small tmpfs as its data dir). */
+  beforeAgentStart?: (node: ClusterNode) => Promise<void>;
   /** Extra flags for node i's `flotilla agent` (i from 1). */
   agentArgs?: (index: number, name: string) => string[];
   /** Labels of node i, as `--label K=V` flags. Default `{node: NAME}`. */
@@ -391,6 +395,7 @@ export class Cluster {
     const printed = this.joinCommand.split(/\s+/).slice(1); // drop "flotilla"
     if (this.opts.join === 'printed' && printed[0] !== 'agent') throw new Error(`token create printed no agent command: ${JSON.stringify(this.joinCommand)}`);
     const argv = [
+      ...(this.opts.agentPrefix?.(n.index, n.name) ?? []),
       process.execPath, '--import', 'tsx', MAIN,
       ...(this.opts.join === 'printed' ? printed : ['agent', '--server', this.serverUrl, '--token', this.token, '--address', n.address]),
       '--name', n.name, '--data-dir', n.dataDir,
@@ -401,6 +406,7 @@ export class Cluster {
     liveAgentDirs.add(n.dataDir);
     // A restarted agent appends to the same log: wait for a ready line after the old ones.
     const before = readTail(path.join(this.dir, 'logs', `${n.name}.log`), 100_000_000).length;
+    await this.opts.beforeAgentStart?.(n);
     const p = this.spawnIn(n.netns, argv, n.name);
     this.agents.set(n.name, p);
     await this.waitForLine(p, new RegExp(`agent ${n.name} ready`), `${n.name} ready`, before);
@@ -467,6 +473,7 @@ function pidsMentioning(needle: string): number[] {
 
 /** Containers, monitors, mounts and task namespaces that one agent left behind. */
 async function removeContainers(dataDir: string): Promise<void> {
+  const namespaces = recordedNamespaces(dataDir); // before the unmounts: the data dir may be a mount itself
   const root = path.join(dataDir, 'runtime/runc');
   if (existsSync(root)) {
     const { stdout } = await run(['runc', '--root', root, 'list', '-q']);
@@ -484,7 +491,7 @@ async function removeContainers(dataDir: string): Promise<void> {
   }
   const mounts = (await readFile('/proc/mounts', 'utf8')).split('\n').map((l) => l.split(' ')[1] ?? '').filter((m) => m.startsWith(dataDir));
   for (const m of mounts.reverse()) await run(['umount', '-l', m]);
-  for (const ns of recordedNamespaces(dataDir)) await run(['ip', 'netns', 'delete', ns]);
+  for (const ns of namespaces) await run(['ip', 'netns', 'delete', ns]);
 }
 
 /** Task namespaces recorded by the agent's network hook. */

@@ -125,6 +125,6 @@ describe('reason string', { timeout: 30_000 }, () => {
     assert.equal(formatReason(0, new Map()), '0/0 nodes: the cluster has no nodes');
   });
   it('runs cheap node-state filters first, as named', () => {
-    assert.deepEqual(FILTERS.map((f) => f.name), ['VolumeNode', 'NodeReady', 'RuntimeReady', 'NodeActive', 'ResourcesFit', 'Constraints', 'TaintToleration', 'NodeAffinity']);
+    assert.deepEqual(FILTERS.map((f) => f.name), ['VolumeNode', 'NodeReady', 'RuntimeReady', 'DiskPressure', 'NodeActive', 'ResourcesFit', 'Constraints', 'TaintToleration', 'NodeAffinity']);
   });
 });

@@ -157,8 +157,11 @@ export function startHeartbeats(api: NodeApi, first: NodeObject, id: NodeIdentit
       if (again !== undefined) node = again;
     }
   };
+  // A condition that changed (disk pressure, runtime) goes out on the next beat, not up to statusEveryMs later.
+  const conditionKey = (cs: readonly NodeCondition[] | undefined): string => JSON.stringify((cs ?? []).map((c) => [c.type, c.status, c.reason]));
+  const conditionsChanged = (): boolean => id.conditions !== undefined && conditionKey(id.conditions()) !== conditionKey(node.status?.conditions);
   const beat = async (): Promise<void> => {
-    if (!leases || api.updateSpec === undefined || Date.now() - lastStatusMs >= statusEveryMs) return beatStatus();
+    if (!leases || api.updateSpec === undefined || Date.now() - lastStatusMs >= statusEveryMs || conditionsChanged()) return beatStatus();
     try {
       if (await renewLease(api, (o) => (api.updateSpec as (o: ApiObject) => Promise<ApiObject>).call(api, o), leaseOf(id.name, intervalMs))) return;
       leases = false;

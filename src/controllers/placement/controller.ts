@@ -42,7 +42,8 @@ export const SCHEDULER_KEY = 'pending';
 
 /** What a node offers the filters; a change in anything else (the heartbeat) does not retry. */
 function nodeFacts(n: NodeObject): string {
-  return JSON.stringify([n.metadata.labels, n.spec, n.status?.state, n.status?.allocatable]);
+  const conditions = (n.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]); // RuntimeReady, DiskPressure
+  return JSON.stringify([n.metadata.labels, n.spec, n.status?.state, n.status?.allocatable, conditions]);
 }
 
 const holdsResources = (t: Task): boolean => t.spec.node !== '' && !TERMINAL_TASK_STATES.has(t.status?.state ?? 'new');

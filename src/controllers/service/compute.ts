@@ -11,7 +11,7 @@
  */
 import { matchConstraint, parseConstraint, type Constraint } from '../../api/constraint.js';
 import { MOVING_ANNOTATION, TASK_STATES, type NodeObject, type Service, type ServiceSpec, type ServiceStatus, type Task } from '../../api/kinds.js';
-import { runtimeNotReadyReason } from '../../api/node-conditions.js';
+import { noNewTasksReason } from '../../api/node-conditions.js';
 import { specEqual } from '../../api/validate/equal.js';
 import { tolerates } from '../../scheduler/filters.js';
 import type { Action } from '../framework/apply.js';
@@ -228,7 +228,7 @@ function globalUnits(svc: Service, nodes: readonly NodeObject[], active: readonl
   const units = new Map<string, Unit>();
   for (const n of nodes) {
     const matches = nodeMatches(n, constraints);
-    const wanted = matches && n.status?.state === 'ready' && runtimeNotReadyReason(n) === undefined && n.spec.availability === 'active' && toleratesTaints(svc, n, ['NoSchedule', 'NoExecute']);
+    const wanted = matches && n.status?.state === 'ready' && noNewTasksReason(n) === undefined && n.spec.availability === 'active' && toleratesTaints(svc, n, ['NoSchedule', 'NoExecute']);
     const mayKeep = matches && n.spec.availability !== 'drain' && toleratesTaints(svc, n, ['NoExecute']);
     units.set(n.metadata.name, { slot: 0, node: n.metadata.name, wanted, mayKeep });
   }

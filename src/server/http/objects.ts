@@ -13,6 +13,7 @@ import { keepControllerAnnotations } from '../../api/controller-annotations.js';
 import { keepAutoscaledReplicas, withAutoscaledReplicas } from '../../api/autoscale.js';
 import type { ServiceSpec } from '../../api/kinds.js';
 import { keepServerOwnedStatus } from '../../api/server-owned-status.js';
+import { stampReceiveTimes } from './receive-time.js';
 import { admit, authorizeObject, decodeAll, keyFor, present, visibleTo, namespaceOf, parseLabelSelector, expectedRevisionParam, type ApiContext, type ApiRequest } from './context.js';
 import { readJsonBody, sendJson } from './respond.js';
 import { redactSecret } from '../secrets/redact.js';
@@ -133,7 +134,10 @@ export async function updateStatus(ctx: ApiContext, r: ApiRequest): Promise<void
   await ctx.authorizer.authorize(r.identity, { verb: 'update', kind: key.kind, namespace: key.namespace, name: key.name, subresource: 'status' });
   const status = validateStatus(key.kind, raw.status);
   const expected = expectedRevision(r.url, raw);
-  const written = await readModifyWrite(ctx, r, expected, 'status', (cur) => ({ ...cur, status: keepServerOwnedStatus(key.kind, cur.status, status) }), (cur) => authorizeObject(ctx, r.identity, 'update', cur, 'status'));
+  const fromNode = r.identity.kind === 'node';
+  const written = await readModifyWrite(ctx, r, expected, 'status', (cur) => ({
+    ...cur, status: stampReceiveTimes(key.kind, fromNode, cur.status, keepServerOwnedStatus(key.kind, cur.status, status), Date.now()),
+  }), (cur) => authorizeObject(ctx, r.identity, 'update', cur, 'status'));
   sendJson(r.res, 200, redactSecret(written));
 }
 

@@ -7,6 +7,7 @@
 import type { ApiObject } from '../../../src/api/object.js';
 import type { Service, ServiceSpec, Task } from '../../../src/api/kinds.js';
 import type { Action } from '../../../src/controllers/framework/apply.js';
+import { pullWaitMessage } from '../../../src/api/pull-wait.js';
 import { computeRollout } from '../../../src/controllers/rollout/compute.js';
 import { computeServiceActions } from '../../../src/controllers/service/compute.js';
 import { isTerminal } from '../../../src/controllers/service/tasks.js';
@@ -28,6 +29,8 @@ export class Simulation {
   readonly seen: Observation[] = [];
   private rev = 100;
   private readonly identity = counterIdentity();
+  /** Images whose pull fails for a transient reason (registry down): their tasks stay preparing and retry. */
+  readonly registryDown = new Set<string>();
 
   constructor(spec: Partial<ServiceSpec>, private readonly neverReady: ReadonlySet<string> = new Set(), private readonly tickMs = 500) {
     this.svc = service('web', spec);
@@ -80,6 +83,11 @@ export class Simulation {
         continue;
       }
       if (status.state === 'running') continue;
+      if (this.registryDown.has(t.spec.image)) {
+        const message = pullWaitMessage(t.spec.image, `GET manifest ${t.spec.image}: registry registry.local unreachable: connect ECONNREFUSED`, 1, 1000);
+        this.tasks.set(t.metadata.name, { ...t, spec: { ...t.spec, node: 'n1' }, status: { ...status, state: 'preparing', ready: false, timestamp: now, message } });
+        continue;
+      }
       const bad = this.neverReady.has(t.spec.image);
       const probes = bad ? { readiness: { result: 'failure' as const, message: 'HTTP 503', consecutive: 3, time: now } } : undefined;
       const next: Task = { ...t, spec: { ...t.spec, node: 'n1' }, status: { ...status, state: 'running', ready: !bad, timestamp: now, ...(bad ? { probes } : { readySince: now }) } };
