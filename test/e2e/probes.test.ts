@@ -198,8 +198,8 @@ spec:
   stopGracePeriodSeconds: 1
   probes:
     liveness: {exec: {command: ["test", "-f", "/tmp/alive"]}, periodSeconds: 1, failureThreshold: 2}`);
-    const first = await eventually('a ready task', 60_000, async () => live(await tasks('live')).find((t) => t.status?.ready === true));
-    assert.equal(first.status?.probes?.liveness?.result, 'success');
+    // Without a readiness probe a task is ready at start, before its first liveness result: wait for both.
+    const first = await eventually('a ready task whose liveness probe passed', 60_000, async () => live(await tasks('live')).find((t) => t.status?.ready === true && t.status.probes?.liveness?.result === 'success'));
     await exec(first.metadata.name, ['rm', '/tmp/alive']);
     const failed = await eventually('the task failed by its liveness probe', 30_000, async () => {
       const t = await task(first.metadata.name);
