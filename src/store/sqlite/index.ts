@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { UnavailableError } from '../../api/errors.js';
 import type { ApiObject, Kind, ObjectKey } from '../../api/object.js';
 import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, WatchOptions } from '../store.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import { getObject, makeLister } from './reads.js';
 import { openDatabase, type SyncMode } from './schema.js';
@@ -34,7 +35,16 @@ export interface SqliteStoreOptions {
    * synchronous=FULL, an fsync inside each COMMIT on the main thread (kept to compare).
    */
   fsync?: 'thread' | 'commit';
+  /**
+   * Who checkpoints the WAL into the database file. `worker` (default for a file): a worker
+   * thread with its own connection, every 200 ms (checkpointer.ts), so no commit on the main
+   * thread pays for one. `inline`: SQLite's auto-checkpoint inside the COMMIT past 1,000 pages.
+   */
+  checkpoint?: 'worker' | 'inline';
 }
+
+/** SQLite's default auto-checkpoint threshold, in WAL pages. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 
 /** Default number of revisions of watch history. */
 export const DEFAULT_HISTORY_LIMIT = 100_000;
@@ -44,6 +54,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
   private readonly walSync: WalSync | undefined;
+  private readonly checkpointer: WalCheckpointer | undefined;
   private readonly committer: GroupCommitter;
   private readonly listRows: (kind: Kind, opts?: ListOptions) => ListResult;
   private readonly hub = new WatchHub();
@@ -59,7 +70,9 @@ export class SqliteStore implements Store {
     try {
       this.st = prepareStatements(this.db);
       this.walSync = ownFsync ? new WalSync(opts.path) : undefined;
+      this.checkpointer = opts.path !== ':memory:' && (opts.checkpoint ?? 'worker') === 'worker' ? this.startCheckpointer(opts.path) : undefined;
     } catch (err) {
+      this.walSync?.close();
       this.db.close();
       throw err;
     }
@@ -130,13 +143,23 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.closed = true;
-      this.closing = this.committer.drain().then(() => {
+      this.closing = this.committer.drain().then(async () => {
+        await this.checkpointer?.stop();
         this.hub.closeAll();
         this.walSync?.close();
         this.db.close();
       });
     }
     return this.closing;
+  }
+
+  /** Checkpoints move to a worker thread; if it fails, SQLite's auto-checkpoint comes back. */
+  private startCheckpointer(path: string): WalCheckpointer {
+    this.db.pragma('wal_autocheckpoint = 0');
+    return new WalCheckpointer(path, (err) => {
+      process.emitWarning(`store: WAL checkpoint worker failed, checkpoints inline again: ${err.message}`, 'FlotillaStoreWarning');
+      if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
+    });
   }
 
   private commit(ops: TxnOp[]): Promise<ApiObject[]> {
