@@ -1,9 +1,8 @@
 /**
  * WAL checkpoints in a worker thread (src/store/sqlite/checkpointer.ts): the store's own
  * connection never auto-checkpoints, yet the WAL's frames reach the database file while the
- * store runs; close() stops the worker; data survives a reopen; `checkpoint: 'inline'` keeps
- * SQLite's auto-checkpoint. The conformance suite runs with the worker (the default) in
- * sqlite.test.ts.
+ * store runs, once ~1,000 events were written; close() stops the worker; data survives a reopen; `checkpoint: 'inline'` keeps
+ * SQLite's auto-checkpoint (the default). The conformance suite runs once more with the worker.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,8 +12,12 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { makeObject } from './conformance-helpers.js';
+import { runStoreConformance } from './conformance.js';
+import { sqliteHarness } from './sqlite-harness.js';
 
-const big = (i: number): ReturnType<typeof makeObject> => makeObject('Config', 'default', `c${i}`, {}, { data: { blob: 'x'.repeat(4000) } });
+runStoreConformance('sqlite (checkpoints in a worker thread)', sqliteHarness('full', 'thread', 'worker'));
+
+const big = (i: number): ReturnType<typeof makeObject> => makeObject('Config', 'default', `c${i}`, {}, { data: { blob: 'x'.repeat(1000) } });
 
 async function until(what: string, ms: number, f: () => boolean): Promise<void> {
   const deadline = Date.now() + ms;
@@ -35,15 +38,16 @@ void describe('SQLite WAL checkpoints off the main thread', { timeout: 60_000 },
 
   void it('the worker copies committed frames into the database file; close stops it; a reopen reads everything', async () => {
     const path = join(dir, 'w', 'store.db');
-    const s = openSqliteStore({ path });
+    const s = openSqliteStore({ path, checkpoint: 'worker' });
     const sizeBefore = statSync(path).size;
-    await Promise.all(Array.from({ length: 200 }, async (_, i) => s.create(big(i))));
-    // 200 objects of ~4 KB: far more pages than the database held; only a checkpoint puts them there.
+    // 1,050 objects of ~1 KB: past the checkpointer's 1,000 events, and far more pages than the
+    // database held; only a checkpoint puts them there.
+    await Promise.all(Array.from({ length: 1050 }, async (_, i) => s.create(big(i))));
     await until('the database file to hold the checkpointed pages', 20_000, () => statSync(path).size > sizeBefore + 400_000);
     await s.close();
     const again = openSqliteStore({ path });
     try {
-      assert.equal((await again.list('Config')).items.length, 200);
+      assert.equal((await again.list('Config')).items.length, 1050);
     } finally {
       await again.close();
     }

@@ -36,9 +36,11 @@ export interface SqliteStoreOptions {
    */
   fsync?: 'thread' | 'commit';
   /**
-   * Who checkpoints the WAL into the database file. `worker` (default for a file): a worker
-   * thread with its own connection, every 200 ms (checkpointer.ts), so no commit on the main
-   * thread pays for one. `inline`: SQLite's auto-checkpoint inside the COMMIT past 1,000 pages.
+   * Who checkpoints the WAL into the database file. `inline` (default): SQLite's auto-checkpoint
+   * inside the COMMIT past 1,000 pages, on the main thread. `worker`: a worker thread with its
+   * own connection, every ~1,000 written events (checkpointer.ts), so no commit on the main
+   * thread pays for one; not the default yet: on this saturated 2-core machine it lowered the
+   * API's throughput in 4 of 4 back-to-back runs and costs +7-10 MiB (docs/benchmarks.md).
    */
   checkpoint?: 'worker' | 'inline';
 }
@@ -70,13 +72,16 @@ export class SqliteStore implements Store {
     try {
       this.st = prepareStatements(this.db);
       this.walSync = ownFsync ? new WalSync(opts.path) : undefined;
-      this.checkpointer = opts.path !== ':memory:' && (opts.checkpoint ?? 'worker') === 'worker' ? this.startCheckpointer(opts.path) : undefined;
+      this.checkpointer = opts.path !== ':memory:' && opts.checkpoint === 'worker' ? this.startCheckpointer(opts.path) : undefined;
     } catch (err) {
       this.walSync?.close();
       this.db.close();
       throw err;
     }
-    this.committer = new GroupCommitter(makeBatchWriter(this.db, this.st, historyLimit), this.walSync, (events) => this.hub.publish(events), readRevision(this.st));
+    this.committer = new GroupCommitter(makeBatchWriter(this.db, this.st, historyLimit), this.walSync, (events) => {
+      this.hub.publish(events);
+      this.checkpointer?.note(events.length);
+    }, readRevision(this.st));
     this.listRows = makeLister(this.db, this.st);
   }
 
