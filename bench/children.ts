@@ -168,11 +168,13 @@ export async function waitFor<T>(what: string, ms: number, f: () => Promise<T | 
 /**
  * An open loop: `op(i)` started at `rate` per second for `seconds` (never waiting for answers),
  * latency measured from each call's scheduled time, so a stall shows up in the tail instead of
- * slowing the load. Returns latencies (unsorted) and the count of failed calls.
+ * slowing the load. Returns latencies (unsorted), the same by call index (`byIndex`, NaN for a
+ * failed call: for a timeline of the run) and the count of failed calls.
  */
-export async function openLoop(rate: number, seconds: number, op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; errors: number; elapsedMs: number }> {
+export async function openLoop(rate: number, seconds: number, op: (i: number) => Promise<unknown>): Promise<{ lat: number[]; byIndex: Float64Array; errors: number; elapsedMs: number }> {
   const total = Math.round(rate * seconds);
   const lat: number[] = [];
+  const byIndex = new Float64Array(total).fill(NaN);
   let errors = 0;
   const start = performance.now();
   const inflight: Promise<void>[] = [];
@@ -180,8 +182,12 @@ export async function openLoop(rate: number, seconds: number, op: (i: number) =>
     const at = start + (i * 1000) / rate;
     const wait = at - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(op(i).then(() => void lat.push(performance.now() - at), () => void errors++));
+    inflight.push(op(i).then(() => {
+      const ms = performance.now() - at;
+      lat.push(ms);
+      byIndex[i] = ms;
+    }, () => void errors++));
   }
   await Promise.all(inflight);
-  return { lat, errors, elapsedMs: performance.now() - start };
+  return { lat, byIndex, errors, elapsedMs: performance.now() - start };
 }

@@ -50,8 +50,8 @@ export interface EligibleSet {
   fixedScores: number[];
   /** Per node, the index of its leaf in skeleton.leaves. */
   leafOf: Int32Array;
-  /** Node name -> index in `nodes`. */
-  indexOf: Map<string, number>;
+  /** Node name -> index in `nodes` (the map is built at the first call: most batches never ask). */
+  indexOf(name: string): number | undefined;
   /** True when some fixed score is not zero: preferences must then be seen, so score all. */
   scoreVaries: boolean;
   skeleton: SpreadSkeleton;
@@ -73,11 +73,9 @@ export function eligibleSet(spec: PlacementSpec, nodes: NodeInfo[], fixedScores:
   const n = nodes.length;
   const leafOf = new Int32Array(n);
   const homePos = new Int32Array(n);
-  const indexOf = new Map<string, number>();
   const paths = spec.spread;
   for (let i = 0; i < n; i++) {
     const node = nodes[i] as NodeInfo;
-    indexOf.set(node.name, i);
     let g = root;
     for (const p of paths) {
       const v = p.valueOf(node);
@@ -101,5 +99,7 @@ export function eligibleSet(spec: PlacementSpec, nodes: NodeInfo[], fixedScores:
     for (let up: SpreadGroup | undefined = g; up !== undefined; up = up.parent) up.size++;
   }
   const skeleton: SpreadSkeleton = { root, groups, leaves, homePos, bucketOf: new Int32Array(n), posOf: new Int32Array(n), owner: undefined };
+  let byName: Map<string, number> | undefined;
+  const indexOf = (name: string): number | undefined => (byName ??= new Map(nodes.map((x, i) => [x.name, i]))).get(name);
   return { nodes, fixedScores, leafOf, indexOf, scoreVaries: fixedScores.some((x) => x !== 0), skeleton };
 }

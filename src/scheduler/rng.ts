@@ -19,27 +19,39 @@ export function hash32(s: string, h = HASH32_EMPTY): number {
   return h >>> 0;
 }
 
-/** A uniform generator in [0, 1): mulberry32, tiny and good enough for tie-breaks and sampling. */
-export type Random = () => number;
-
-/** A generator seeded from a string (the task id, optionally mixed with a caller's seed). */
-export function seededRandom(seed: string): Random {
-  return randomFromHash(hash32(seed));
+/** A uniform generator in [0, 1). */
+export interface Random {
+  next(): number;
 }
 
-/** The generator seededRandom(s) gives, from hash32(s). */
-export function randomFromHash(hash: number): Random {
-  let a = hash >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+/**
+ * mulberry32, tiny and good enough for tie-breaks and sampling. Reseedable, so one pass reuses
+ * one generator for all its tasks instead of allocating one per task.
+ */
+export class SeededRandom implements Random {
+  private a = 0;
+
+  /** Starts the sequence that hash32(seed) === `hash` gives; returns this. */
+  reseed(hash: number): this {
+    this.a = hash >>> 0;
+    return this;
+  }
+
+  next(): number {
+    this.a = (this.a + 0x6d2b79f5) >>> 0;
+    let t = this.a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  }
+}
+
+/** A generator seeded from a string (the task id, optionally mixed with a caller's seed). */
+export function seededRandom(seed: string): Random {
+  return new SeededRandom().reseed(hash32(seed));
 }
 
 /** An integer in [0, n): for random offsets and reservoir tie-breaks. */
 export function randomInt(rng: Random, n: number): number {
-  return Math.floor(rng() * n);
+  return Math.floor(rng.next() * n);
 }

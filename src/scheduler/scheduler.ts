@@ -16,7 +16,7 @@ import { compileSpec, holdOf, serviceKey, taskId } from './compile.js';
 import { ClusterIndex } from './cluster.js';
 import { formatConstraint, type Constraint } from '../api/constraint.js';
 import { countRejections, formatReason, passesStatic, type FilterContext } from './filters.js';
-import { hash32, HASH32_EMPTY, randomFromHash } from './rng.js';
+import { hash32, HASH32_EMPTY, SeededRandom } from './rng.js';
 import { staticScore } from './scorers.js';
 import { eligibleSet, SpreadTree, type EligibleSet } from './spread.js';
 import { volumeKeysOf, VolumeBook, volumeNodeReason, type VolumeBinding } from './volumes.js';
@@ -25,17 +25,18 @@ import type { ClusterState, NodeInfo, NodeUsageReport, PlacementSpec, ScheduleOp
 /** Default number of feasible nodes scored per task inside its spread group. */
 export const DEFAULT_SCORE_LIMIT = 32;
 
-/** A pending task with the keys its ordering and batching read, computed once. */
-interface PendingItem {
-  task: Task;
-  id: string;
-  created: string;
-}
-
-/** Oldest first, then by id. */
-function byAge(a: PendingItem, b: PendingItem): number {
-  if (a.created !== b.created) return a.created < b.created ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+/** The positions of the tasks, oldest first, then by id (keys computed once, no object per task). */
+function byAge(tasks: readonly Task[], ids: readonly string[]): number[] {
+  const created = tasks.map((t) => t.metadata.creationTimestamp ?? '');
+  const order = tasks.map((_, i) => i);
+  return order.sort((i, j) => {
+    const x = created[i] as string;
+    const y = created[j] as string;
+    if (x !== y) return x < y ? -1 : 1;
+    const p = ids[i] as string;
+    const q = ids[j] as string;
+    return p < q ? -1 : p > q ? 1 : 0;
+  });
 }
 
 /** What the static filters and fixed scores of a spec depend on. */
@@ -159,12 +160,13 @@ export class Scheduler {
     const ctx: FilterContext = { nowMs: opts.now ?? Date.now(), heartbeatTimeoutMs: this.options.heartbeatTimeoutMs };
     const seed = opts.seed === undefined ? undefined : String(opts.seed);
     const result: ScheduleResult = { placements: [], unplaced: [] };
-    const items: PendingItem[] = pending.map((task) => ({ task, id: taskId(task), created: task.metadata.creationTimestamp ?? '' }));
-    items.sort(byAge);
+    const ids = pending.map(taskId);
     const batches = new Map<string, Batch>();
     let lastTask: Task | undefined;
     let lastBatch: Batch | undefined;
-    for (const { task: t, id } of items) {
+    for (const i of byAge(pending, ids)) {
+      const t = pending[i] as Task;
+      const id = ids[i] as string;
       const held = this.index.holdOf(id);
       if (held !== undefined) {
         result.placements.push({ task: id, node: held.node });
@@ -218,9 +220,10 @@ export class Scheduler {
     const limit = eligible.scoreVaries || configured <= 0 ? Infinity : configured;
     let failure: Omit<Unplaced, 'task'> | undefined;
     const { service, cpuMillis, memoryBytes, pids, ports } = spec;
+    const rng = new SeededRandom();
     for (let i = 0; i < batch.ids.length; i++) {
       const id = batch.ids[i] as string;
-      const c = failure === undefined ? tree.pick(randomFromHash(hash32(id, seedHash)), strategy, limit) : -1;
+      const c = failure === undefined ? tree.pick(rng.reseed(hash32(id, seedHash)), strategy, limit) : -1;
       if (c < 0) {
         failure ??= this.explain(spec, pinned, ctx);
         out.unplaced.push({ task: id, ...failure });

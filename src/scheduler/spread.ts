@@ -63,7 +63,7 @@ export class SpreadTree {
     this.posOf.set(sk.homePos);
     this.bucketOf.fill(0);
     for (const [name, n] of serviceNodes ?? []) {
-      const i = eligible.indexOf.get(name);
+      const i = eligible.indexOf(name);
       if (i !== undefined) this.move(i, this.leafOfCandidate(i), n);
       this.countExisting(nodeByName.get(name), n);
     }

@@ -40,7 +40,7 @@ function build(n: NodeGen, s: SpecGen): { info: ReturnType<typeof compileNode>; 
     ...(n.pids === undefined ? {} : { pids: n.pids }),
   });
   // Leave cpu or memory out of allocatable to cover unbounded dimensions (Infinity).
-  const alloc = obj.status?.allocatable as Record<string, unknown>;
+  const alloc = obj.status?.allocatable as unknown as Record<string, unknown>;
   if (n.cpu === undefined) delete alloc.cpu;
   else alloc.cpu = `${n.cpu}m`;
   if (n.memoryMi === undefined) delete alloc.memory;

@@ -16,7 +16,7 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const writerScript = fileURLToPath(new URL('./fixtures/crash-writer.ts', import.meta.url));
 
 /** Harness over temp dirs; `sync` chooses the durability under test, `fsync` who fsyncs under `full`. */
-export function sqliteHarness(sync: SyncMode = 'full', fsync: 'thread' | 'commit' = 'thread'): StoreHarness & { current(): SqliteStore | undefined } {
+export function sqliteHarness(sync: SyncMode = 'full', fsync: 'thread' | 'commit' = 'thread', checkpoint: 'inline' | 'worker' = 'inline'): StoreHarness & { current(): SqliteStore | undefined } {
   let dir: string | undefined;
   let store: SqliteStore | undefined;
   const dbPath = (): string => join(dir ?? '', 'store.db');
@@ -24,12 +24,12 @@ export function sqliteHarness(sync: SyncMode = 'full', fsync: 'thread' | 'commit
     current: () => store,
     open() {
       dir = mkdtempSync(join(tmpdir(), 'flotilla-sqlite-'));
-      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync });
+      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync, checkpoint });
       return Promise.resolve(store);
     },
     async reopen() {
       await store?.close();
-      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync });
+      store = openSqliteStore({ path: dbPath(), synchronous: sync, fsync, checkpoint });
       return store;
     },
     async cleanup() {

@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { UnavailableError } from '../../api/errors.js';
 import type { ApiObject, Kind, ObjectKey } from '../../api/object.js';
 import type { ListOptions, ListResult, Store, TxnOp, Watch, WatchHandlers, WatchOptions } from '../store.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { GroupCommitter, type GroupCommitStats } from './group-commit.js';
 import { getObject, makeLister } from './reads.js';
 import { openDatabase, type SyncMode } from './schema.js';
@@ -35,7 +36,18 @@ export interface SqliteStoreOptions {
    * synchronous=FULL, an fsync inside each COMMIT on the main thread (kept to compare).
    */
   fsync?: 'thread' | 'commit';
+  /**
+   * Who checkpoints the WAL into the database file. `inline` (default): SQLite's auto-checkpoint
+   * inside the COMMIT past 1,000 pages, on the main thread. `worker`: a worker thread with its
+   * own connection, every ~1,000 written events (checkpointer.ts), so no commit on the main
+   * thread pays for one; not the default yet: on this saturated 2-core machine it lowered the
+   * API's throughput in 4 of 4 back-to-back runs and costs +7-10 MiB (docs/benchmarks.md).
+   */
+  checkpoint?: 'worker' | 'inline';
 }
+
+/** SQLite's default auto-checkpoint threshold, in WAL pages. */
+const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
 
 /** Default number of revisions of watch history. */
 export const DEFAULT_HISTORY_LIMIT = 100_000;
@@ -45,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
   private readonly walSync: WalSync | undefined;
+  private readonly checkpointer: WalCheckpointer | undefined;
   private readonly committer: GroupCommitter;
   private readonly listRows: (kind: Kind, opts?: ListOptions) => ListResult;
   private readonly hub = new WatchHub();
@@ -60,11 +73,16 @@ export class SqliteStore implements Store {
     try {
       this.st = prepareStatements(this.db);
       this.walSync = ownFsync ? new WalSync(opts.path) : undefined;
+      this.checkpointer = opts.path !== ':memory:' && opts.checkpoint === 'worker' ? this.startCheckpointer(opts.path) : undefined;
     } catch (err) {
+      this.walSync?.close();
       this.db.close();
       throw err;
     }
-    this.committer = new GroupCommitter(makeBatchWriter(this.db, this.st, historyLimit), this.walSync, (events) => this.hub.publish(events), readRevision(this.st));
+    this.committer = new GroupCommitter(makeBatchWriter(this.db, this.st, historyLimit), this.walSync, (events) => {
+      this.hub.publish(events);
+      this.checkpointer?.note(events.length);
+    }, readRevision(this.st));
     this.listRows = makeLister(this.db, this.st);
   }
 
@@ -131,13 +149,23 @@ export class SqliteStore implements Store {
   close(): Promise<void> {
     if (this.closing === undefined) {
       this.closed = true;
-      this.closing = this.committer.drain().then(() => {
+      this.closing = this.committer.drain().then(async () => {
+        await this.checkpointer?.stop();
         this.hub.closeAll();
         this.walSync?.close();
         this.db.close();
       });
     }
     return this.closing;
+  }
+
+  /** Checkpoints move to a worker thread; if it fails, SQLite's auto-checkpoint comes back. */
+  private startCheckpointer(path: string): WalCheckpointer {
+    this.db.pragma('wal_autocheckpoint = 0');
+    return new WalCheckpointer(path, (err) => {
+      process.emitWarning(`store: WAL checkpoint worker failed, checkpoints inline again: ${err.message}`, 'FlotillaStoreWarning');
+      if (!this.closed) this.db.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
+    });
   }
 
   private commit(ops: TxnOp[]): Promise<ApiObject[]> {
