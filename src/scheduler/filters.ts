@@ -162,6 +162,7 @@ export function passesStatic(node: NodeInfo, spec: PlacementSpec, ctx: FilterCon
     (spec.volumeNode === undefined || spec.volumeNode.node === node.name) &&
     nodeReady.reject(node, spec, ctx) === undefined &&
     node.runtimeNotReady === undefined &&
+    node.diskPressure === undefined &&
     node.availability !== 'pause' && node.availability !== 'drain' &&
     matchesAll(spec.constraints, node) &&
     !untoleratedHardTaint(node, spec) &&

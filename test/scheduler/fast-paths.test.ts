@@ -2,7 +2,7 @@
  * The placement loop's fast paths must give the same answers as the named filters and scorers
  * they stand for: scoreIfFits = fits() then strategyScore(); passesStatic = every static filter's
  * reject() passing. Property tests over random nodes (capacity, usage, ports, state, taints,
- * labels) and random specs (requests, ports, constraints, tolerations, affinity).
+ * labels, conditions) and random specs (requests, ports, constraints, tolerations, affinity).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,6 +20,7 @@ const nodeArb = fc.record({
   state: fc.constantFrom('ready' as const, 'down' as const), availability: fc.constantFrom('active' as const, 'pause' as const, 'drain' as const),
   taint: fc.constantFrom(undefined, { key: 'gpu', effect: 'NoSchedule' as const }, { key: 'slow', effect: 'PreferNoSchedule' as const }, { key: 'm', effect: 'NoExecute' as const }),
   ssd: fc.constantFrom('true', 'false', undefined),
+  condition: fc.constantFrom(undefined, { type: 'RuntimeReady', status: false, reason: 'NoCgroupHierarchy' }, { type: 'DiskPressure', status: true, message: 'data dir full' }, { type: 'DiskPressure', status: false }),
 });
 
 const specArb = fc.record({
@@ -39,6 +40,7 @@ function build(n: NodeGen, s: SpecGen): { info: ReturnType<typeof compileNode>; 
     labels: n.ssd === undefined ? {} : { ssd: n.ssd }, state: n.state, availability: n.availability, taints: n.taint === undefined ? [] : [n.taint],
     ...(n.pids === undefined ? {} : { pids: n.pids }),
   });
+  if (n.condition !== undefined && obj.status !== undefined) obj.status.conditions = [n.condition];
   // Leave cpu or memory out of allocatable to cover unbounded dimensions (Infinity).
   const alloc = obj.status?.allocatable as unknown as Record<string, unknown>;
   if (n.cpu === undefined) delete alloc.cpu;
