@@ -16,10 +16,11 @@ import { promisify } from 'node:util';
 import { ApiClient } from '../src/client/index.js';
 import { parseManifests } from '../src/api/manifest.js';
 import type { Task } from '../src/api/kinds.js';
+import type { Watch } from '../src/store/store.js';
 import { startRegistry } from '../test/helpers/registry.js';
 import { buildBusyboxImage } from '../test/helpers/images.js';
 import { UpCluster } from '../test/helpers/flotilla.js';
-import { waitFor } from './children.js';
+import { loadavg, waitFor } from './children.js';
 
 const run = promisify(execFile);
 process.env.FLOTILLA_USE_DIST = '1';
@@ -38,9 +39,39 @@ async function tasksOf(client: ApiClient, service: string): Promise<Task[]> {
   return (await client.list('Task', { labelSelector: { service } })).items as Task[];
 }
 
+/**
+ * When each task of a round passed each step (ms since the apply): seen by the bench's watch
+ * (created), placed (spec.node), and the agent's status timestamps: preparing (the agent took
+ * it), starting (image checked, bundle, hooks with CNI, container prepared), running (conmon,
+ * runc create + start). A status write's own time lands in the next step.
+ */
+const trace = new Map<string, { created?: number; scheduled?: number; preparing?: number; starting?: number; running?: number }>();
+let traceT0 = 0;
+function traceTask(t: Task): void {
+  const e = trace.get(t.metadata.name) ?? {};
+  trace.set(t.metadata.name, e);
+  const now = Date.now() - traceT0;
+  e.created ??= now;
+  if (t.spec.node !== undefined && t.spec.node !== '') e.scheduled ??= now;
+  const st = t.status?.state;
+  const at = Date.parse(t.status?.timestamp ?? '') - traceT0;
+  if ((st === 'preparing' || st === 'starting' || st === 'running') && Number.isFinite(at)) e[st] ??= at;
+}
+
+/** Medians of the steps of the tasks of `prefix` (from the trace). */
+function traceLine(prefix: string): string {
+  const es = [...trace.entries()].filter(([k]) => k.startsWith(prefix)).map(([, e]) => e);
+  const step = (a: keyof typeof es[number] | undefined, b: keyof typeof es[number]): string => {
+    const d = es.map((e) => (e[b] ?? NaN) - (a === undefined ? 0 : e[a] ?? NaN)).filter((x) => Number.isFinite(x));
+    return d.length === 0 ? '?' : `${median(d)}/${pct(d, 99)}`;
+  };
+  return `steps p50/p99 ms: apply->created ${step(undefined, 'created')}, ->scheduled ${step('created', 'scheduled')}, ->preparing ${step('scheduled', 'preparing')}, ->starting ${step('preparing', 'starting')}, ->running ${step('starting', 'running')}`;
+}
+
 /** One round: apply N replicas, per-task latency from the apply to `running`, then delete. */
 async function round(client: ApiClient, image: string, name: string, n: number): Promise<number[]> {
   const t0 = Date.now();
+  traceT0 = t0;
   await client.apply(parseManifests(manifest(name, image, n), `${name}.yaml`));
   const tasks = await waitFor(`${n} running`, 120_000, async () => {
     const ts = (await tasksOf(client, name)).filter((t) => t.status?.state === 'running');
@@ -57,7 +88,13 @@ async function main(): Promise<void> {
   const image = (await buildBusyboxImage(registry.host, 'bench/busybox', '1')).ref;
   const cluster = await UpCluster.start();
   const client = new ApiClient(JSON.parse(readFileSync(cluster.config, 'utf8')) as { server: string; ca: string; token: string });
+  let watch: Watch | undefined;
   try {
+    const listed = await client.list('Task');
+    watch = await client.watch({ kind: 'Task', fromRevision: listed.revision }, {
+      onEvent: (ev) => { if (ev.type !== 'deleted') traceTask(ev.object as Task); },
+      onError: (e) => console.error(`task watch failed: ${e.message}`),
+    });
     await round(client, image, 'warmup', 1); // pulls the image once: later rounds are "image cached"
     const rounds: Record<number, number> = { 1: 7, 10: 3, 50: 2 };
     const results: Array<{ n: number; p50: number; p99: number }> = [];
@@ -65,7 +102,8 @@ async function main(): Promise<void> {
       const all: number[] = [];
       for (let r = 0; r < (rounds[n] ?? 1); r++) all.push(...(await round(client, image, `b${n}-${r}`, n)));
       results.push({ n, p50: median(all), p99: pct(all, 99) });
-      console.log(`apply -> running, ${n} task(s): p50 ${median(all)} ms, p99 ${pct(all, 99)} ms (${all.length} samples)`);
+      console.log(`apply -> running, ${n} task(s): p50 ${median(all)} ms, p99 ${pct(all, 99)} ms (${all.length} samples; load ${loadavg()})`);
+      console.log(`  ${traceLine(`b${n}-`)}`);
     }
     await client.apply(parseManifests(manifest('idle', image, 10), 'idle.yaml'));
     await waitFor('10 running', 120_000, async () => ((await tasksOf(client, 'idle')).filter((t) => t.status?.state === 'running').length === 10 ? true : undefined));
@@ -98,6 +136,7 @@ async function main(): Promise<void> {
       console.log(`  ${String(r.n).padStart(2)} task(s): flotilla p50 ${r.p50} ms, p99 ${r.p99} ms | bare runc p50 ${b ?? '?'} ms, p99 ${b99 ?? '?'} ms | ratio p50 ${ratio(r.p50, b)}, p99 ${ratio(r.p99, b99)}`);
     }
   } finally {
+    await watch?.stop().catch(() => undefined);
     await client.close();
     await cluster.stop();
     await registry.stop();

@@ -11,7 +11,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv from 'ajv';
+import type Ajv from 'ajv';
+import { createRequire } from 'node:module';
 import { LineCounter, isScalar, parseDocument, visit } from 'yaml';
 import { ValidationError, type ValidationIssue } from '../api/errors.js';
 import { lineOfPath } from '../api/manifest.js';
@@ -38,7 +39,10 @@ function composeValidator(): Ajv.ValidateFunction {
   if (file === undefined) throw new Error(`compose-spec.json not found beside ${here}`);
   const schema = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   // The file names the draft-07 meta-schema by its https URL, which ajv 6 knows as http: the schema is not re-validated.
-  const ajv = new Ajv({ allErrors: true, jsonPointers: true, validateSchema: false, unknownFormats: 'ignore' });
+  // ajv is required here, not imported at the top: only `stack` needs it, and every process
+  // that runs the CLI (`flotilla up` too) would otherwise keep it loaded (idle memory, issue 14).
+  const AjvClass = createRequire(import.meta.url)('ajv') as typeof Ajv;
+  const ajv = new AjvClass({ allErrors: true, jsonPointers: true, validateSchema: false, unknownFormats: 'ignore' });
   validator = ajv.compile(schema);
   return validator;
 }

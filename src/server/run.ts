@@ -50,7 +50,7 @@ import { PublishPortAdmission } from './admission/ports.js';
 import { volumeAdmission } from './admission/volumes.js';
 import { ImageTrustAdmission } from './admission/trust.js';
 import { ImageTrustVerifier, RegistryClients } from '../image-trust/index.js';
-import { newServerId, startLeadership } from './leader/index.js';
+import { serverId, startLeadershipLazily } from './leadership.js';
 import { systemNamespaceAdmission } from './admission/system-namespace.js';
 import { CertificateGuard } from './auth/revocations.js';
 import { openClusterCa } from './pki/ca-store.js';
@@ -192,7 +192,7 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const secretKeys = await openSecretKeys(store, path.resolve(opts.kekFile ?? path.join(dataDir, 'kek')));
     const metrics = new MetricsSeries();
     addClusterGauges(registry, { store, series: metrics });
-    const tracing = opts.otlpEndpoint !== undefined ? stack.add(startTracing({ endpoint: opts.otlpEndpoint, serviceName: 'flotilla-server' }) as Tracing) : undefined;
+    const tracing = opts.otlpEndpoint !== undefined ? stack.add(await startTracing({ endpoint: opts.otlpEndpoint, serviceName: 'flotilla-server' }) as Tracing) : undefined;
     // The cluster CA lives in the store (shared by every server of it); rotations re-adopt it (pki/ca-store.ts).
     const ring = secretKeys.codec.ring;
     const serverLog = opts.log ?? ((line: string) => console.error(line));
@@ -206,9 +206,9 @@ export async function runServer(opts: RunServerOptions): Promise<RunningServer> 
     const env: LoopEnv = { store, dataDir, clusterCidr: opts.clusterCidr, nodeGracePeriodMs: opts.nodeGracePeriodMs, eventTtlMs: opts.eventTtlMs, metrics, autoscaleIntervalMs: opts.autoscaleIntervalMs, tracer: tracing?.tracer, recycle: opts.recycle };
     const caRotation: LoopFactory = () => startCaRotation({ store, ring, pki, dialer: new AgentDialer(pki), log: serverLog });
     const leaderOnly = [...(opts.controllers === false ? [] : [...SERVER_LOOPS, caRotation]), ...(opts.leaderLoops ?? [])];
-    const leadership = stack.add(await startLeadership({
+    const leadership = stack.add(await startLeadershipLazily({
       etcdEndpoints: opts.store === 'etcd' ? opts.etcdEndpoints : undefined,
-      id: newServerId(),
+      id: serverId(),
       ttlSeconds: opts.leaderTtlSeconds,
       onLead: () => startLoops(leaderOnly, env),
       log: opts.log ?? ((line) => console.error(line)),

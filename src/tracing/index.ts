@@ -11,46 +11,21 @@
  */
 import { context as otelContext, propagation, ROOT_CONTEXT, trace, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Disposable } from '../lifecycle.js';
+import type { Tracing, TracingOptions } from './provider.js';
 
-/** A component's tracing: its tracer, and stop() flushing what is buffered. */
-export interface Tracing extends Disposable {
-  tracer: Tracer;
-}
-
-/** Options of startTracing. */
-export interface TracingOptions {
-  /** Collector base URL (`http://127.0.0.1:4318`); spans go to `{endpoint}/v1/traces`. */
-  endpoint: string;
-  /** `flotilla-server`, `flotilla-agent`. */
-  serviceName: string;
-  /** Extra resource attributes (node name...). */
-  attributes?: Record<string, string>;
-  /** Export batch delay (default 1000 ms). */
-  flushMs?: number;
-}
+export type { Tracing, TracingOptions } from './provider.js';
 
 const propagator = new W3CTraceContextPropagator();
 
-/** Starts a tracer provider exporting to the endpoint; undefined when no endpoint is set. */
-export function startTracing(o: TracingOptions | undefined): Tracing | undefined {
+/**
+ * Starts a tracer provider exporting to the endpoint; undefined when no endpoint is set. The SDK
+ * and the exporter (src/tracing/provider.ts) are loaded only here: a process without
+ * `--otlp-endpoint` never loads them (idle memory, issue 14).
+ */
+export async function startTracing(o: TracingOptions | undefined): Promise<Tracing | undefined> {
   if (o === undefined || o.endpoint === '') return undefined;
-  const exporter = new OTLPTraceExporter({ url: `${o.endpoint.replace(/\/+$/, '')}/v1/traces` });
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': o.serviceName, ...(o.attributes ?? {}) }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: o.flushMs ?? 1_000 })],
-  });
-  return {
-    tracer: provider.getTracer('flotilla'),
-    async stop(): Promise<void> {
-      await provider.forceFlush().catch(() => undefined);
-      await provider.shutdown().catch(() => undefined);
-    },
-  };
+  return (await import('./provider.js')).startTracingNow(o);
 }
 
 /** The context of an incoming request's `traceparent` (ROOT when it has none). */

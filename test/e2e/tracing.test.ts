@@ -110,7 +110,7 @@ describe('tracing: OTLP spans of the server, the scheduler and the ingress', { t
     const source: EndpointsSource = { view: () => view, onChange: () => () => undefined };
     const store = new MemoryStore();
     await store.create({ kind: 'Ingress', metadata: { name: 'web', namespace: 'default', uid: 'i', labels: {}, revision: 0, generation: 1, creationTimestamp: new Date().toISOString() }, spec: { tls: [], rules: [{ host: 'web.test', paths: [{ path: '/', backend: { service: 'web', port: 80 }, weight: 100 }] }] } });
-    const tracing = startTracing({ endpoint: receiver.url, serviceName: 'flotilla-agent', flushMs: 200 }) as Tracing;
+    const tracing = await startTracing({ endpoint: receiver.url, serviceName: 'flotilla-agent', flushMs: 200 }) as Tracing;
     const proxy = new IngressProxy({ source, store, host: '127.0.0.1', httpPort: 0, tracer: tracing.tracer });
     try {
       await proxy.start();
