@@ -19,9 +19,9 @@ export function skewFromDate(dateHeader: string | undefined, sentMs: number, rec
 
 /** "10m0s ahead of" / "2m30s behind": a person's reading of a skew. */
 export function describeSkew(skewMs: number): string {
-  const abs = Math.abs(skewMs);
-  const m = Math.floor(abs / 60_000);
-  const s = Math.round((abs % 60_000) / 1000);
+  const total = Math.round(Math.abs(skewMs) / 1000);
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   return `${m > 0 ? `${m}m` : ''}${s}s ${skewMs > 0 ? 'ahead of' : 'behind'}`;
 }
 

@@ -37,6 +37,7 @@ void describe('clock skew', () => {
     assert.ok(skew !== undefined && Math.abs(skew - 599_550) < 1000, String(skew));
     assert.equal(describeSkew(600_000), '10m0s ahead of');
     assert.equal(describeSkew(-90_000), '1m30s behind');
+    assert.equal(describeSkew(-599_600), '10m0s behind', 'rounded before splitting: never 9m60s');
     assert.equal(clockSkewWarning('https://s', 10_000), undefined);
     assert.match(clockSkewWarning('https://s', -600_000) ?? '', /clock is 10m0s behind the clock of the server https:\/\/s; .*fix the clock \(NTP\)/);
     assert.equal(skewFromDate('nonsense', 0, 0), undefined);
