@@ -137,7 +137,10 @@ spec:
     const final = live(await c.tasks('web'));
     reportCounts('partition', {
       'vip-calls': lines.length, 'vip-failures': failures, 'calls-after-replacement': afterReplacement.length,
-      'old-answers-after-replacement': oldAfter, 'both-running-in-store': bothRunning, listings,
+      'old-answers-after-replacement': oldAfter,
+      // When they came (ms after the replacement was seen; after link up: '+ms' after it), to tell a stale rule from a partition that leaked.
+      'old-answer-times': afterReplacement.filter((l) => l.a === victim.metadata.name).map((l) => (l.t >= upAt ? `up+${l.t - upAt}` : `${l.t - replacedAt}`)).join('/') || '-',
+      'both-running-in-store': bothRunning, listings,
       'replaced-after-ms': replacedAt - cutAt, 'old-stopped-after-link-up-ms': stoppedAt - upAt,
       'running-at-end': final.length,
     });
