@@ -112,7 +112,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       await gotoPage(page, `${cluster.proc.url}/ui/`);
       await page.locator('textarea#token').fill(readFileSync(cluster.config, 'utf8'));
       await page.locator('button[type=submit]').click();
-      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 30_000 });
+      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 90_000 });
       await waitRows(page, 'overview', 3, 30_000);
       assert.match(await page.locator('tr[data-service=web]').innerText(), /3 \/ 3/);
 
@@ -171,7 +171,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
       await page.getByText('does not accept this token (401)').waitFor({ timeout: 10_000 });
       await page.locator('textarea#token').fill(token);
       await page.locator('button[type=submit]').click();
-      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 30_000 });
+      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 90_000 });
       await page.locator('.error-note[data-status="403"]').first().waitFor({ timeout: 30_000 });
       assert.match(await page.locator('.error-note[data-status="403"]').first().innerText(), /forbidden \(403\)/);
       assert.equal(await runningRows(page), 0, 'lists are filtered to what the token may see');
@@ -215,7 +215,7 @@ describe('dashboard: headless Chromium against flotilla up', { timeout: 300_000 
     const page = await context.newPage();
     try {
       await gotoPage(page, `${cluster.proc.url}/ui/#/`);
-      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 30_000 });
+      await page.locator('main.overview[data-loaded=true]').waitFor({ timeout: 90_000 });
       assert.equal(await page.locator('section.rollouts').count(), 0, 'none yet');
       const yaml = SERVICE(image, 2, '  env: {REVISION: "2"}\n  update: {strategy: blue-green}\n');
       const r = await cluster.cli(['apply', '-f', await manifestFile(cluster.dataDir, 'web-2.yaml', yaml)]);
